@@ -1,0 +1,313 @@
+"""The ``kim-desktop`` command: the GUI by default, subcommands for administration and automation.
+
+Contract (stable, later issues extend it): every command takes ``--db PATH_OR_URL``; exit 0 on success,
+1 on a user-facing error with one clear line on stderr (never a traceback), 2 on wrong usage.
+Heavy modules (SQLAlchemy, Qt) are imported inside the commands that need them, so ``--version`` and the
+GUI start stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .errors import DuplicateError, UserError, ValidationError
+from .i18n import _, set_language
+
+log = logging.getLogger("kim_desktop")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # exit 2 with one line, in German
+        self.exit(2, _("Aufruf fehlerhaft: {message} (Hilfe: kim-desktop --help)").format(message=message) + "\n")
+
+
+def _db_option(parser: argparse.ArgumentParser, *, default=None) -> None:
+    parser.add_argument(
+        "--db",
+        metavar="PATH_OR_URL",
+        default=default,
+        help=_("Datenbankdatei oder SQLAlchemy-URL (Standard: Datei im Benutzerdatenordner)"),
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="kim-desktop",
+        description=_("KIM Desktop: Fallmanagement im Kommunalen Integrationsmanagement"),
+    )
+    parser.add_argument("--version", action="version", version=f"KIM Desktop {__version__}")
+    _db_option(parser)
+    parser.add_argument("--demo", action="store_true", help=_("mit der Demo-Datenbank starten (synthetische Daten)"))
+    parser.add_argument(
+        "--exit-after-start",
+        action="store_true",
+        help=_("nach dem Laden der ersten Seite der Personenliste beenden (Rauchtest, Startzeit)"),
+    )
+    parser.add_argument("--language", choices=("de", "en"), default=None, help=_("Sprache der Oberfläche"))
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        _db_option(p, default=argparse.SUPPRESS)
+        return p
+
+    command("init", _("Datenbank anlegen oder aktualisieren (wiederholbar)"))
+    command("check", _("Integrität und Fremdschlüssel prüfen (Exit 1 bei Problemen)"))
+    demo = command("demo", _("synthetische Demo-Daten hinzufügen"))
+    demo.add_argument("--persons", type=_positive_int, required=True, metavar="N")
+    demo.add_argument("--seed", type=int, default=1, metavar="S")
+
+    search = command("search", _("Personen suchen"))
+    search.add_argument("text", metavar="TEXT")
+    search.add_argument("--limit", type=_positive_int, default=20, metavar="N")
+    search.add_argument("--json", action="store_true")
+
+    person = command("person", _("Personen anlegen, anzeigen, ändern"))
+    person_sub = person.add_subparsers(dest="person_command", parser_class=_Parser, required=True)
+    add = person_sub.add_parser("add", help=_("Person anlegen"))
+    _db_option(add, default=argparse.SUPPRESS)
+    _person_fields(add, required=True)
+    add.add_argument("--allow-duplicate", action="store_true", help=_("trotz möglicher Dublette anlegen"))
+    add.add_argument("--json", action="store_true")
+    show = person_sub.add_parser("show", help=_("Person anzeigen"))
+    _db_option(show, default=argparse.SUPPRESS)
+    show.add_argument("id")
+    show.add_argument("--json", action="store_true")
+    update = person_sub.add_parser("update", help=_("Person ändern"))
+    _db_option(update, default=argparse.SUPPRESS)
+    update.add_argument("id")
+    _person_fields(update, required=False)
+    update.add_argument("--expected-version", type=int, default=None)
+    update.add_argument("--json", action="store_true")
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(_("keine ganze Zahl: {text}").format(text=text[:20])) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(_("muss mindestens 1 sein"))
+    return value
+
+
+PERSON_OPTIONS = {
+    "family_name": "--family-name",
+    "given_names": "--given-names",
+    "birth_name": "--birth-name",
+    "birth_date": "--birth-date",
+    "sex": "--sex",
+    "country_of_birth": "--country-of-birth",
+    "place_of_birth": "--place-of-birth",
+    "street": "--street",
+    "postcode": "--postcode",
+    "city": "--city",
+    "address_extra": "--address-extra",
+    "phone": "--phone",
+    "email": "--email",
+    "residence_status": "--residence-status",
+    "residence_valid_until": "--residence-valid-until",
+    "entry_date": "--entry-date",
+    "district_since": "--district-since",
+    "interpreter_language": "--interpreter-language",
+    "note": "--note",
+}
+
+
+def _person_fields(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    for dest, flag in PERSON_OPTIONS.items():
+        parser.add_argument(flag, dest=dest, default=None, required=required and dest == "family_name")
+    parser.add_argument("--nationality", dest="nationalities", action="append", metavar="ISO", default=None)
+    parser.add_argument("--language", dest="languages", action="append", metavar="CODE[:NIVEAU]", default=None)
+    parser.add_argument("--other-spelling", dest="other_spellings", action="append", default=None)
+    parser.add_argument(
+        "--interpreter-needed", dest="interpreter_needed", choices=("ja", "nein", "yes", "no"), default=None
+    )
+
+
+def _person_values(args: argparse.Namespace, *, for_update: bool) -> dict:
+    values = {}
+    for dest in [*PERSON_OPTIONS, "nationalities", "languages", "other_spellings", "interpreter_needed"]:
+        value = getattr(args, dest, None)
+        if value is not None:
+            values[dest] = value
+    if not for_update:
+        values.setdefault("given_names", "")
+    return values
+
+
+# --- commands -------------------------------------------------------------------------------------------
+
+
+def _context(args):
+    from .db.engine import open_database
+    from .services.context import Actor, ServiceContext
+
+    return ServiceContext(open_database(args.db), Actor.local())
+
+
+def cmd_init(args) -> int:
+    from .db.engine import open_database
+    from .db.seed import seed_reference_data
+
+    database = open_database(args.db)
+    with database.session() as session:
+        seed_reference_data(session)
+    if database.created:
+        print(_("Datenbank angelegt: {location}").format(location=database.location.display()))
+    elif database.migrated_from:
+        print(
+            _("Datenbank aktualisiert (Sicherung: {backup}): {location}").format(
+                backup=database.backup_path, location=database.location.display()
+            )
+        )
+    else:
+        print(_("Datenbank ist aktuell: {location}").format(location=database.location.display()))
+    database.dispose()
+    return 0
+
+
+def cmd_check(args) -> int:
+    from .db.engine import open_database
+    from .services.maintenance import check_database
+
+    database = open_database(args.db, create=False, migrate=False)
+    problems = check_database(database)
+    database.dispose()
+    if problems:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        return 1
+    print(_("Keine Probleme gefunden."))
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from .services.demo import generate_demo_data
+
+    ctx = _context(args)
+    summary = generate_demo_data(ctx, persons=args.persons, seed=args.seed)
+    print(
+        _("{persons} Personen mit Haushalten, Fällen und Terminen hinzugefügt.").format(persons=summary["persons"])
+    )
+    ctx.database.dispose()
+    return 0
+
+
+def cmd_search(args) -> int:
+    from .services.search import search_persons
+
+    ctx = _context(args)
+    with ctx.read() as session:
+        hits = search_persons(session, args.text, limit=args.limit)
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "id": h.id,
+                        "family_name": h.family_name,
+                        "given_names": h.given_names,
+                        "birth_date": h.birth_date_iso,
+                        "city": h.city,
+                        "score": h.score,
+                    }
+                    for h in hits
+                ],
+                ensure_ascii=False,
+            )
+        )
+    else:
+        if not hits:
+            print(_("Keine Treffer."))
+        for h in hits:
+            birth = h.birth.german() if h.birth else "–"
+            print(f"{h.id}  {h.family_name}, {h.given_names}  {birth}  {h.city or ''}".rstrip())
+    ctx.database.dispose()
+    return 0
+
+
+def cmd_person(args) -> int:
+    from .services import persons
+
+    ctx = _context(args)
+    try:
+        if args.person_command == "add":
+            try:
+                view = persons.create_person(
+                    ctx, _person_values(args, for_update=False), allow_duplicate=args.allow_duplicate
+                )
+            except DuplicateError as exc:
+                lines = [str(exc) + " " + _("Mit --allow-duplicate trotzdem anlegen.")]
+                for c in exc.candidates:
+                    birth = c.birth_date.german() if c.birth_date else "–"
+                    lines.append(f"  {c.id}  {c.family_name}, {c.given_names}  {birth}")
+                print("\n".join(lines), file=sys.stderr)
+                return 1
+            print(json.dumps({"id": view.id}) if args.json else _("Person angelegt: {id}").format(id=view.id))
+        elif args.person_command == "show":
+            view = persons.get_person(ctx, args.id)
+            _print_person(view, args.json)
+        elif args.person_command == "update":
+            values = _person_values(args, for_update=True)
+            if not values:
+                raise UserError(_("Keine Änderung angegeben."))
+            view = persons.update_person(ctx, args.id, values, expected_version=args.expected_version)
+            _print_person(view, args.json)
+        return 0
+    finally:
+        ctx.database.dispose()
+
+
+def _print_person(view, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(view.to_json(), ensure_ascii=False))
+        return
+    birth = view.birth_date.german() if view.birth_date else _("unbekannt")
+    print(f"{view.family_name}, {view.given_names}  ({birth})  {view.id}")
+
+
+COMMANDS = {"init": cmd_init, "check": cmd_check, "demo": cmd_demo, "search": cmd_search, "person": cmd_person}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from .logging_setup import setup_logging
+
+    setup_logging()
+    if args.language:
+        set_language(args.language)
+    try:
+        if args.command is None:
+            from .ui.app import run_gui
+
+            return run_gui(
+                db=args.db, demo=args.demo, exit_after_start=args.exit_after_start, language=args.language
+            )
+        return COMMANDS[args.command](args)
+    except ValidationError as exc:
+        print(_("Fehler: {message}").format(message=" ".join(exc.field_errors.values())), file=sys.stderr)
+        return 1
+    except UserError as exc:
+        print(_("Fehler: {message}").format(message=exc.message), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(_("Abgebrochen."), file=sys.stderr)
+        return 1
+    except Exception as exc:  # last line of defence: never a traceback for the user
+        log.exception("unexpected error in command %s", args.command)
+        print(
+            _("Fehler: Ein unerwarteter Fehler ist aufgetreten ({kind}); Details stehen im Protokoll.").format(
+                kind=type(exc).__name__
+            ),
+            file=sys.stderr,
+        )
+        return 1

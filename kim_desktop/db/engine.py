@@ -1,0 +1,316 @@
+"""Engine factory and the database lifecycle: locate, check, open, migrate.
+
+SQLite is the default (one file in the user data directory); any SQLAlchemy URL is accepted for the shared
+office server. Every SQLite connection gets WAL, ``foreign_keys=ON`` and a busy timeout. Low-level errors
+(locked, read-only, disk full, corrupt) are turned into a ``UserError`` with a German message; SQLite's
+transactions guarantee that a failed write leaves committed data untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import UserError
+from ..i18n import _
+
+log = logging.getLogger(__name__)
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+BUSY_TIMEOUT_MS = 5000
+NETWORK_FILESYSTEMS = {
+    "nfs", "nfs4", "cifs", "smb", "smb2", "smb3", "smbfs", "afs", "9p", "fuse.sshfs", "sshfs", "davfs",
+    "fuse.davfs2", "ncpfs", "glusterfs", "ceph", "fuse.glusterfs", "lustre",
+}  # fmt: skip
+
+
+def default_database_path() -> Path:
+    from platformdirs import user_data_path
+
+    return user_data_path("kim-desktop", appauthor=False, ensure_exists=True) / "kim.sqlite3"
+
+
+def demo_database_path() -> Path:
+    from platformdirs import user_data_path
+
+    return user_data_path("kim-desktop", appauthor=False, ensure_exists=True) / "demo.sqlite3"
+
+
+@dataclass(frozen=True)
+class DatabaseLocation:
+    url: str
+    path: Path | None = None  # the file, for SQLite
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite")
+
+    def display(self) -> str:
+        """The location as shown to the user (no passwords)."""
+        if self.path is not None:
+            return str(self.path)
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.url).render_as_string(hide_password=True)
+
+
+def resolve_location(db: str | os.PathLike | None) -> DatabaseLocation:
+    """``--db`` takes a file path or an SQLAlchemy URL; nothing means the default file."""
+    if db is None or str(db) == "":
+        path = default_database_path()
+        return DatabaseLocation(f"sqlite:///{path}", path)
+    text = str(db)
+    if "://" in text:
+        if text.startswith("sqlite"):
+            raw = text.split(":///", 1)[1] if ":///" in text else ""
+            if raw and raw != ":memory:":
+                path = Path(raw.split("?", 1)[0]).expanduser().resolve()
+                return DatabaseLocation(f"sqlite:///{path}", path)
+            return DatabaseLocation(text, None)
+        return DatabaseLocation(text, None)
+    path = Path(text).expanduser().resolve()
+    return DatabaseLocation(f"sqlite:///{path}", path)
+
+
+# --- network shares -------------------------------------------------------------------------------------
+
+
+def is_network_path(path: Path, mounts_text: str | None = None) -> bool:
+    """True if ``path`` lies on a network file system, where SQLite's locking is not reliable."""
+    text = str(path)
+    if text.startswith(("\\\\", "//")):  # UNC path
+        return True
+    if sys.platform == "win32":
+        return _windows_drive_is_remote(text)
+    if mounts_text is None:
+        try:
+            mounts_text = Path("/proc/mounts").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return False
+    return filesystem_type(path, mounts_text) in NETWORK_FILESYSTEMS
+
+
+def filesystem_type(path: Path, mounts_text: str) -> str | None:
+    """The type of the mount that holds ``path`` (longest matching mount point in /proc/mounts)."""
+    best, best_type = "", None
+    target = str(path)
+    for line in mounts_text.splitlines():
+        parts = line.split()
+        if len(parts) < 3:
+            continue
+        mount_point = parts[1].replace("\\040", " ")
+        if (target == mount_point or target.startswith(mount_point.rstrip("/") + "/")) and len(mount_point) > len(best):
+            best, best_type = mount_point, parts[2]
+    return best_type
+
+
+def _windows_drive_is_remote(text: str) -> bool:  # pragma: no cover - Windows only
+    import ctypes
+
+    drive = os.path.splitdrive(text)[0]
+    if not drive:
+        return False
+    DRIVE_REMOTE = 4
+    return ctypes.windll.kernel32.GetDriveTypeW(drive + "\\") == DRIVE_REMOTE
+
+
+# --- error translation ----------------------------------------------------------------------------------
+
+
+def translate_db_error(exc: BaseException) -> UserError:
+    """Map a database driver error to one German sentence; never includes data or SQL."""
+    message = str(getattr(exc, "orig", exc)).lower()
+    if "locked" in message or "busy" in message:
+        return UserError(
+            _(
+                "Die Datenbank ist gerade durch ein anderes Programm oder eine andere Sitzung gesperrt. "
+                "Bitte versuchen Sie es in einigen Sekunden erneut; nichts wurde geändert."
+            )
+        )
+    if "readonly" in message or "read-only" in message or "read only" in message:
+        return UserError(
+            _(
+                "Die Datenbank ist schreibgeschützt. Änderungen können nicht gespeichert werden; "
+                "bitte prüfen Sie die Dateirechte oder wenden Sie sich an Ihre IT."
+            )
+        )
+    if "disk is full" in message or "no space" in message or "disk full" in message:
+        return UserError(
+            _(
+                "Der Speicherplatz ist voll. Die letzte Änderung wurde nicht gespeichert, alle vorher "
+                "gespeicherten Daten sind unverändert. Bitte schaffen Sie Platz und speichern Sie erneut."
+            )
+        )
+    if "not a database" in message or "malformed" in message or "corrupt" in message:
+        return UserError(
+            _(
+                "Die Datenbankdatei ist beschädigt oder keine KIM-Datenbank. Bitte stellen Sie die letzte "
+                "Sicherung wieder her oder wenden Sie sich an Ihre IT."
+            )
+        )
+    if "unable to open" in message:
+        return UserError(
+            _("Die Datenbank kann nicht geöffnet werden. Bitte prüfen Sie den Pfad und die Zugriffsrechte.")
+        )
+    if "could not connect" in message or "connection refused" in message or "connection to server" in message:
+        return UserError(_("Der Datenbankserver ist nicht erreichbar. Bitte prüfen Sie die Netzwerkverbindung."))
+    return UserError(_("Die Datenbank meldet einen Fehler; nichts wurde geändert. Details stehen im Protokoll."))
+
+
+# --- the database object --------------------------------------------------------------------------------
+
+
+@dataclass
+class Database:
+    """An open database: engine and session factory, after checks and migrations."""
+
+    location: DatabaseLocation
+    engine: object
+    session_factory: object
+    created: bool = False
+    migrated_from: str | None = None
+    backup_path: Path | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.location.is_sqlite
+
+    @contextmanager
+    def session(self) -> Iterator:
+        """A unit of work: commits on success, rolls back on any error (never a half-written record)."""
+        from sqlalchemy.exc import DBAPIError
+
+        session = self.session_factory()
+        try:
+            yield session
+            session.commit()
+        except DBAPIError as exc:
+            session.rollback()
+            log.warning("database error %s", type(getattr(exc, "orig", exc)).__name__)
+            raise translate_db_error(exc) from None
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    @contextmanager
+    def read_session(self) -> Iterator:
+        from sqlalchemy.exc import DBAPIError
+
+        session = self.session_factory()
+        try:
+            yield session
+            session.rollback()
+        except DBAPIError as exc:
+            session.rollback()
+            raise translate_db_error(exc) from None
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def make_engine(location: DatabaseLocation):
+    from sqlalchemy import create_engine, event
+
+    if location.is_sqlite:
+        engine = create_engine(location.url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection, _record):  # pragma: no branch
+            # Let SQLAlchemy, not the driver, decide when transactions begin (pysqlite quirk).
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            if location.path is not None:
+                mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+                if mode != "wal":
+                    try:
+                        cursor.execute("PRAGMA journal_mode = WAL")
+                    except sqlite3.OperationalError:
+                        pass  # read-only file: WAL cannot be switched on, reading still works
+                cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn):  # pragma: no branch
+            conn.exec_driver_sql("BEGIN")
+
+        return engine
+    return create_engine(location.url, pool_pre_ping=True)
+
+
+def check_sqlite_file(path: Path, *, must_exist: bool) -> None:
+    """Refuse locations SQLite cannot serve safely, before SQLite sees them."""
+    if is_network_path(path):
+        raise UserError(
+            _(
+                "Die Datenbankdatei liegt auf einem Netzlaufwerk. SQLite ist dort nicht sicher: gleichzeitige "
+                "Zugriffe können Daten zerstören. Bitte nutzen Sie für mehrere Arbeitsplätze den Büro-Server "
+                "(PostgreSQL) oder speichern Sie die Datei lokal."
+            )
+        )
+    if not path.exists():
+        if must_exist:
+            raise UserError(_("Die Datenbankdatei wurde nicht gefunden: {path}").format(path=path))
+        if not path.parent.exists():
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError:
+                raise UserError(
+                    _("Der Ordner für die Datenbank kann nicht angelegt werden: {path}").format(path=path.parent)
+                ) from None
+        return
+    if path.is_dir():
+        raise UserError(_("Der angegebene Pfad ist ein Ordner, keine Datenbankdatei: {path}").format(path=path))
+    try:
+        with path.open("rb") as fh:
+            header = fh.read(16)
+    except PermissionError:
+        raise UserError(_("Keine Leseberechtigung für die Datenbankdatei: {path}").format(path=path)) from None
+    if header and header != SQLITE_HEADER:
+        raise UserError(
+            _(
+                "Die Datei ist keine lesbare KIM-Datenbank (beschädigt, verschlüsselt ohne Passwort oder ein "
+                "anderes Format): {path}"
+            ).format(path=path)
+        )
+
+
+def open_database(
+    db: str | os.PathLike | None = None, *, create: bool = True, migrate: bool = True
+) -> Database:
+    """Open (and if needed create and migrate) the database at ``db``.
+
+    Raises ``UserError`` for every condition a user can meet: network share, missing file, not a database,
+    newer schema than this program, locked, read-only.
+    """
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.orm import sessionmaker
+
+    from . import migrate as migrations
+
+    location = resolve_location(db)
+    if location.path is not None:
+        check_sqlite_file(location.path, must_exist=not create)
+    engine = make_engine(location)
+    database = Database(location, engine, sessionmaker(engine, expire_on_commit=False))
+    try:
+        migrations.bring_up_to_date(database, migrate=migrate)
+    except DBAPIError as exc:
+        engine.dispose()
+        raise translate_db_error(exc) from None
+    except BaseException:
+        engine.dispose()
+        raise
+    return database

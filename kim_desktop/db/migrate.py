@@ -1,0 +1,99 @@
+"""Schema migrations with Alembic, applied at start.
+
+The fast path (schema already current) reads ``alembic_version`` with one query and does not import
+Alembic at all, which keeps the GUI start short. Before any migration of a SQLite file a copy is written
+with SQLite's online backup API. A database whose revision this program does not know was made by a newer
+version and is refused: opening it could destroy data the newer version relies on.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import inspect, text
+
+from ..errors import UserError
+from ..i18n import _
+
+log = logging.getLogger(__name__)
+
+# Every revision in kim_desktop/db/migrations/versions, oldest first. A test checks this against Alembic.
+REVISIONS = ("0001_initial", "0002_search_index")
+HEAD_REVISION = REVISIONS[-1]
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def alembic_config(connection=None):
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def current_revision(connection) -> str | None:
+    try:
+        row = connection.execute(text("SELECT version_num FROM alembic_version")).first()
+    except Exception:  # no table yet
+        connection.rollback()
+        return None
+    return row[0] if row else None
+
+
+def upgrade(database, revision: str = "head") -> None:
+    from alembic import command
+
+    with database.engine.begin() as connection:
+        command.upgrade(alembic_config(connection), revision)
+
+
+def backup_sqlite(path: Path, label: str) -> Path:
+    """Copy a live SQLite database with the online backup API (consistent even with WAL and readers)."""
+    backup_dir = path.parent / "backups"
+    backup_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    target = backup_dir / f"{path.stem}.{label}.{stamp}.sqlite3"
+    source = sqlite3.connect(str(path))
+    try:
+        destination = sqlite3.connect(str(target))
+        try:
+            source.backup(destination)
+        finally:
+            destination.close()
+    finally:
+        source.close()
+    return target
+
+
+def bring_up_to_date(database, *, migrate: bool = True) -> None:
+    from .seed import seed_reference_data
+
+    with database.engine.connect() as connection:
+        revision = current_revision(connection)
+        has_tables = bool(inspect(connection).get_table_names()) if revision is None else True
+    if revision == HEAD_REVISION:
+        return
+    if revision is None and has_tables:
+        raise UserError(_("Diese Datenbank wurde nicht von KIM Desktop angelegt und kann nicht geöffnet werden."))
+    if revision is not None and revision not in REVISIONS:
+        raise UserError(
+            _(
+                "Diese Datenbank wurde mit einer neueren Version von KIM Desktop bearbeitet. Bitte "
+                "installieren Sie die aktuelle Version; die Datenbank bleibt unverändert."
+            )
+        )
+    if revision is not None and not migrate:
+        raise UserError(_("Die Datenbank muss aktualisiert werden. Bitte starten Sie 'kim-desktop init'."))
+    if revision is not None and database.location.path is not None:
+        database.backup_path = backup_sqlite(database.location.path, f"vor-update-{revision}")
+        log.info("backup before migration written")
+    upgrade(database)
+    database.created = revision is None
+    database.migrated_from = revision
+    with database.session() as session:
+        seed_reference_data(session)

@@ -1,0 +1,1 @@
+"""ReportLab letters and reports. No Qt."""

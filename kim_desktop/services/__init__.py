@@ -1,0 +1,1 @@
+"""Use cases. No Qt: the GUI and the CLI call the same functions."""
