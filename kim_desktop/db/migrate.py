@@ -20,9 +20,9 @@ from ..i18n import _
 
 log = logging.getLogger(__name__)
 
-# Every revision in kim_desktop/db/migrations/versions, oldest first. A test checks this against Alembic.
-REVISIONS = ("0001_initial", "0002_search_index")
-HEAD_REVISION = REVISIONS[-1]
+from .schema_version import HEAD_REVISION, REVISIONS
+
+__all__ = ["HEAD_REVISION", "REVISIONS", "bring_up_to_date", "upgrade", "backup_sqlite", "alembic_config"]
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 

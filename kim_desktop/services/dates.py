@@ -7,6 +7,7 @@ and a bare year. Output for machines is ISO 8601 with reduced precision where th
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -135,7 +136,8 @@ def age_on(birth: PartialDate | None, on: date) -> int | None:
     if birth is None:
         return None
     month = birth.month or 12
-    day = birth.day or (31 if birth.month is None else 28)
+    # The last possible birthday of the period: 31.12. for a year, the month's last day for month+year.
+    day = birth.day or calendar.monthrange(birth.year, month)[1]
     years = on.year - birth.year
     if (on.month, on.day) < (month, day):
         years -= 1

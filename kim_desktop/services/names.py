@@ -89,7 +89,9 @@ _ICAO_TABLE = str.maketrans(_ICAO_CYRILLIC)
 _NATIONAL_TABLE = str.maketrans({**_ICAO_CYRILLIC, **_UKRAINIAN_NATIONAL})
 
 _CYRILLIC_RE = re.compile("[\u0400-\u052f]")
-_CYRILLIC_APOSTROPHE_RE = re.compile("(?<=[\u0400-\u052f])['`\u02b9\u02bb\u02bc\u2018\u2019](?=[\u0400-\u052f])")
+_CYRILLIC_APOSTROPHE_RE = re.compile(
+    "(?<=[\u0400-\u052f])['`\u02b9\u02bb\u02bc\u2018\u2019](?=[\u0400-\u052f])"
+)
 _UKRAINIAN_INITIAL_RE = re.compile(r"\b[єїйюя]")
 
 
@@ -207,18 +209,22 @@ def tokens(text: str) -> list[str]:
     variants = (False, True) if not text.isascii() and _CYRILLIC_RE.search(text) else (False,)
     for national in variants:
         groups = [parts for word in text.split() if (parts := _fold(word, national).split())]
+        # particle + following word(s), emitted after the last word they join
+        joined_after: dict[int, list[str]] = {}
         for i, parts in enumerate(groups):
-            for part in parts:
-                found[part] = None
-            if len(parts) > 1:
-                found[_UMLAUT_E_RE.sub("", "".join(parts))] = None
             if len(parts) == 1 and parts[0] in _PARTICLES:
                 j = i
                 while j < len(groups) and len(groups[j]) == 1 and groups[j][0] in _PARTICLES:
                     j += 1
                 if j < len(groups):
-                    joined = "".join("".join(group) for group in groups[i : j + 1])
-                    found[_UMLAUT_E_RE.sub("", joined)] = None
+                    joined_after.setdefault(j, []).append("".join("".join(g) for g in groups[i : j + 1]))
+        for i, parts in enumerate(groups):
+            for part in parts:
+                found[part] = None
+            if len(parts) > 1:
+                found[_UMLAUT_E_RE.sub("", "".join(parts))] = None
+            for joined in joined_after.get(i, ()):
+                found[_UMLAUT_E_RE.sub("", joined)] = None
     return list(found)
 
 

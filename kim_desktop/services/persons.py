@@ -33,6 +33,7 @@ from ..i18n import _
 from . import audit, names
 from .context import ServiceContext
 from .dates import PartialDate, parse_date, parse_partial_date
+from .person_list import PersonRow
 from .search import reindex_persons, sort_name
 
 MAX_NAME = 200
@@ -606,16 +607,6 @@ def update_person(
 # --- the person list ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class PersonRow:
-    id: str
-    family_name: str
-    given_names: str
-    birth: PartialDate | None
-    city: str | None
-    residence_status: str | None
-
-
 LIST_COLUMNS = (
     Person.id,
     Person.family_name,
@@ -652,7 +643,4 @@ def rows_by_ids(session, ids: list[str]) -> list[PersonRow]:
 
 
 def _row(r) -> PersonRow:
-    return PersonRow(
-        r.id, r.family_name, r.given_names, PartialDate.from_parts(r.birth_year, r.birth_month, r.birth_day),
-        r.city, r.residence_status,
-    )  # fmt: skip
+    return PersonRow.from_tuple(tuple(r))

@@ -1,0 +1,16 @@
+"""Code lists (residence statuses, life areas, …) as the GUI and letters need them."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from ..db.models import CodeEntry
+
+
+def code_labels(session, list_name: str, language: str = "de", *, active_only: bool = False) -> dict[str, str]:
+    """Code → label in the UI language, in the office's order."""
+    column = CodeEntry.label_en if language == "en" else CodeEntry.label_de
+    stmt = select(CodeEntry.code, column).where(CodeEntry.list_name == list_name)
+    if active_only:
+        stmt = stmt.where(CodeEntry.active.is_(True))
+    return dict(session.execute(stmt.order_by(CodeEntry.sort_order, CodeEntry.code)).tuples())

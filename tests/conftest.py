@@ -1,0 +1,32 @@
+"""Generic fixtures shared by all test modules: a fresh SQLite file and a service context on it.
+
+Keep this file generic; fixtures that only one module needs belong in that module.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Before anything imports kim_desktop or Qt: no log file in the user's profile, Qt without a display.
+os.environ["KIM_DESKTOP_NO_LOG_FILE"] = "1"
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def tmp_db_path(tmp_path):
+    """Path of a not yet existing SQLite database file in the test's temporary directory."""
+    return tmp_path / "kim.sqlite3"
+
+
+@pytest.fixture
+def ctx(tmp_db_path):
+    """A ``ServiceContext`` (local single user) on a freshly created and migrated SQLite file."""
+    from kim_desktop.db.engine import open_database
+    from kim_desktop.services.context import Actor, ServiceContext
+
+    database = open_database(tmp_db_path)
+    context = ServiceContext(database, Actor.local())
+    yield context
+    database.dispose()
