@@ -79,9 +79,13 @@ def format_date(value: date | datetime | None, fmt: str = "dd.MM.yyyy") -> str:
 
 
 def format_number(value: float | int, language: str | None = None) -> str:
+    language = language or _language
+    if isinstance(value, int):  # the everyday case (counts), without loading CLDR data at start
+        text = f"{value:,}"
+        return text.replace(",", ".") if language == "de" else text
     from babel.numbers import format_decimal
 
-    return format_decimal(value, locale=_locale(language or _language))
+    return format_decimal(value, locale=_locale(language))
 
 
 # Codes the office needs beyond ISO 3166: unknown nationality, stateless, Kosovo (not in ISO yet).

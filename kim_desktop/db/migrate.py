@@ -17,10 +17,9 @@ from sqlalchemy import inspect, text
 
 from ..errors import UserError
 from ..i18n import _
+from .schema_version import HEAD_REVISION, REVISIONS
 
 log = logging.getLogger(__name__)
-
-from .schema_version import HEAD_REVISION, REVISIONS
 
 __all__ = ["HEAD_REVISION", "REVISIONS", "bring_up_to_date", "upgrade", "backup_sqlite", "alembic_config"]
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"

@@ -13,4 +13,4 @@ def code_labels(session, list_name: str, language: str = "de", *, active_only: b
     stmt = select(CodeEntry.code, column).where(CodeEntry.list_name == list_name)
     if active_only:
         stmt = stmt.where(CodeEntry.active.is_(True))
-    return dict(session.execute(stmt.order_by(CodeEntry.sort_order, CodeEntry.code)).tuples())
+    return {code: label for code, label in session.execute(stmt.order_by(CodeEntry.sort_order, CodeEntry.code))}

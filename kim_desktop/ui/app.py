@@ -1,0 +1,162 @@
+"""GUI start: window first, data right after, SQLAlchemy in the background.
+
+1. QApplication, Qt's German translations, the main window (PySide6 only).
+2. SQLite file with a current schema: the first page comes from ``SqlitePersonList`` (stdlib ``sqlite3``),
+   so the list is on screen before SQLAlchemy has even been imported.
+3. A background thread opens the database through ``db.engine.open_database`` (checks, migrations) and the
+   services; the window gets them through ``attach_services``.
+Anything else (new database, migration, demo filling, PostgreSQL) takes the full path before the list shows.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+
+from PySide6.QtCore import QLibraryInfo, QLocale, QObject, QSettings, QTimer, QTranslator, Signal
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from .. import APP_ID, APP_NAME, __version__
+from ..errors import UserError
+from ..i18n import _, current_language, set_language
+
+log = logging.getLogger(__name__)
+
+DEMO_PERSONS = 400
+
+
+class _Loader(QObject):
+    loaded = Signal(object)
+    failed = Signal(object)
+
+
+def install_qt_translations(app: QApplication, language: str) -> None:
+    """Qt's own dialogs (buttons, file dialogs) in the UI language."""
+    path = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
+    translator = QTranslator(app)
+    if translator.load(f"qtbase_{language}", path):
+        app.installTranslator(translator)
+    QLocale.setDefault(QLocale(QLocale.Language.German if language == "de" else QLocale.Language.English))
+
+
+def _open_services(db_arg, demo: bool):
+    from ..db.engine import open_database
+    from ..services.context import Actor, ServiceContext
+
+    database = open_database(db_arg)
+    ctx = ServiceContext(database, Actor.local())
+    if demo and database.created:
+        from ..services.demo import generate_demo_data
+
+        generate_demo_data(ctx, persons=DEMO_PERSONS, seed=1)
+    return ctx
+
+
+def run_gui(*, db=None, demo: bool = False, exit_after_start: bool = False, language: str | None = None) -> int:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName(APP_ID)
+    app.setOrganizationName("KIM Desktop")
+    app.setApplicationDisplayName(APP_NAME)
+    app.setApplicationVersion(__version__)
+    language = language or QSettings().value("ui/language", "de")
+    set_language(language)
+    install_qt_translations(app, current_language())
+
+    from ..db.engine import demo_database_path, resolve_location
+    from ..db.schema_version import HEAD_REVISION
+    from .main_window import MainWindow
+
+    if demo and db is None:
+        db = str(demo_database_path())
+    location = resolve_location(db)
+    window = MainWindow(location.display() if location.path else _("Büro-Server"))
+    window.show()
+    exit_code = {"value": 0}
+
+    def fail(exc: BaseException) -> None:
+        message = exc.message if isinstance(exc, UserError) else _(
+            "Die Datenbank kann nicht geöffnet werden; Details stehen im Protokoll."
+        )
+        if not isinstance(exc, UserError):
+            log.error("database open failed: %s", type(exc).__name__)
+        if exit_after_start:
+            print(_("Fehler: {message}").format(message=message), file=sys.stderr)
+        else:
+            QMessageBox.critical(window, APP_NAME, message)
+        exit_code["value"] = 1
+        app.exit(1)
+
+    def finish_start() -> None:
+        if exit_after_start:
+            QTimer.singleShot(0, lambda: app.exit(exit_code["value"]))
+
+    window.first_page_shown.connect(finish_start)
+
+    quick = None
+    if location.path is not None and location.path.is_file():
+        from ..services.person_list import SqlitePersonList
+
+        try:
+            candidate = SqlitePersonList(location.path)
+            if candidate.schema_revision() == HEAD_REVISION:
+                quick = candidate
+            else:
+                candidate.close()
+        except Exception:  # anything odd: the full path below gives the proper message
+            quick = None
+
+    loader = _Loader()
+
+    def on_loaded(ctx) -> None:
+        from ..services.person_list import SessionPersonList
+
+        if quick is None:
+            source = SessionPersonList(ctx)
+            window.set_list_source(source, source.residence_labels(current_language()))
+        window.attach_services(ctx)
+
+    loader.loaded.connect(on_loaded)
+    loader.failed.connect(fail)
+
+    def load_in_background() -> None:
+        try:
+            ctx = _open_services(db, demo)
+        except BaseException as exc:
+            loader.failed.emit(exc)
+            return
+        loader.loaded.emit(ctx)
+
+    if quick is not None:
+        def show_quick() -> None:
+            try:
+                window.set_list_source(quick, quick.residence_labels(current_language()))
+            except Exception as exc:
+                fail(UserError(_("Die Personenliste kann nicht gelesen werden.")) if not isinstance(exc, UserError) else exc)
+                return
+            if not exit_after_start:
+                threading.Thread(target=load_in_background, name="kim-open-db", daemon=True).start()
+
+        QTimer.singleShot(0, show_quick)
+    else:
+        def load_now() -> None:
+            app.setOverrideCursor(Qt_wait_cursor())
+            try:
+                ctx = _open_services(db, demo)
+            except BaseException as exc:
+                app.restoreOverrideCursor()
+                fail(exc)
+                return
+            app.restoreOverrideCursor()
+            on_loaded(ctx)
+
+        QTimer.singleShot(0, load_now)
+
+    code = app.exec()
+    return exit_code["value"] or code
+
+
+def Qt_wait_cursor():  # noqa: N802
+    from PySide6.QtCore import Qt
+
+    return Qt.CursorShape.WaitCursor

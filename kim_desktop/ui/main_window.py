@@ -1,0 +1,333 @@
+"""The main window: person list and person page, menus and shortcuts.
+
+Start-up order (see docs/decisions/004-fast-start.md): the window and the first page of the list appear
+using only PySide6 and the standard library; SQLAlchemy and the services load in a background thread and are
+attached when ready (``attach_services``). Anything that needs them before then waits for that moment.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QObject, QRunnable, QSettings, Qt, QThreadPool, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QStackedWidget
+
+from .. import APP_NAME, __version__
+from ..errors import UserError
+from ..i18n import _, current_language
+from .person_list import PersonListPage
+
+log = logging.getLogger(__name__)
+
+
+class _Relay(QObject):
+    """Carries results from worker threads to the GUI thread (queued signal)."""
+
+    done = Signal(object, object)  # callback, result
+    failed = Signal(object, object)  # callback, exception
+
+
+class _Job(QRunnable):
+    def __init__(self, relay: _Relay, fn, on_done, on_error) -> None:
+        super().__init__()
+        self.relay, self.fn, self.on_done, self.on_error = relay, fn, on_done, on_error
+
+    def run(self) -> None:
+        try:
+            result = self.fn()
+        except BaseException as exc:  # delivered to the GUI thread, shown as a German message
+            self.relay.failed.emit(self.on_error, exc)
+            return
+        self.relay.done.emit(self.on_done, result)
+
+
+class MainWindow(QMainWindow):
+    first_page_shown = Signal()
+    services_ready = Signal()
+
+    def __init__(self, location_text: str = "") -> None:
+        super().__init__()
+        self.setWindowTitle(APP_NAME)
+        self.setMinimumSize(720, 480)
+        self.resize(1180, 760)
+        self.ctx = None
+        self._pending: list = []
+        self._relay = _Relay(self)
+        self._relay.done.connect(lambda cb, result: cb(result))
+        self._relay.failed.connect(lambda cb, exc: cb(exc))
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(2)
+
+        self.stack = QStackedWidget()
+        self.list_page = PersonListPage()
+        self.person_page = None  # built on first use (needs the services)
+        self.stack.addWidget(self.list_page)
+        self.setCentralWidget(self.stack)
+        self.location_label = QLabel(location_text)
+        self.statusBar().addPermanentWidget(self.location_label)
+        self.statusBar().showMessage(_("Datenbank wird geöffnet …"))
+
+        self.list_page.open_requested.connect(self.open_person)
+        self.list_page.new_requested.connect(self.new_person)
+        self.list_page.search_requested.connect(self._run_search)
+        self._build_menus()
+
+    # --- menus -----------------------------------------------------------------------------------------
+
+    def _action(self, text: str, shortcut, slot, *, tip: str | None = None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        if tip:
+            action.setStatusTip(tip)
+        self.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu(_("&Datei"))
+        self.new_action = self._action(_("&Neue Person …"), QKeySequence.StandardKey.New, self.new_person)
+        file_menu.addAction(self.new_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self._action(_("&Beenden"), QKeySequence.StandardKey.Quit, self.close))
+
+        edit_menu = bar.addMenu(_("&Bearbeiten"))
+        self.find_action = self._action(_("Personen &suchen"), QKeySequence.StandardKey.Find, self.focus_search)
+        edit_menu.addAction(self.find_action)
+        self.save_action = self._action(_("&Speichern"), QKeySequence.StandardKey.Save, self.save_person)
+        edit_menu.addAction(self.save_action)
+        self.open_action = self._action(_("Person ö&ffnen"), "Ctrl+O", self.open_selected)
+        edit_menu.addAction(self.open_action)
+
+        view_menu = bar.addMenu(_("&Ansicht"))
+        self.list_action = self._action(_("&Personenliste"), "Ctrl+L", self.show_list)
+        view_menu.addAction(self.list_action)
+        view_menu.addAction(self._action(_("&Aktualisieren"), QKeySequence.StandardKey.Refresh, self.refresh))
+        language_menu = view_menu.addMenu(_("&Sprache"))
+        for code, label in (("de", "Deutsch"), ("en", "English")):
+            action = QAction(label, self)
+            action.setCheckable(True)
+            action.setChecked(current_language() == code)
+            action.triggered.connect(lambda _c=False, c=code: self.choose_language(c))
+            language_menu.addAction(action)
+
+        help_menu = bar.addMenu(_("&Hilfe"))
+        help_menu.addAction(self._action(_("Ü&ber KIM Desktop"), None, self.about))
+
+    # --- start-up --------------------------------------------------------------------------------------
+
+    def set_list_source(self, source, status_labels: dict[str, str] | None = None) -> None:
+        self.list_page.model.set_source(source, status_labels)
+        self.list_page.update_count_label()
+        if self.list_page.model.rowCount() > 0:
+            self.list_page.table.selectRow(0)
+        self.list_page.search.setFocus()
+        self.first_page_shown.emit()
+
+    def attach_services(self, ctx) -> None:
+        self.ctx = ctx
+        self.statusBar().showMessage(_("Bereit."), 3000)
+        pending, self._pending = self._pending, []
+        for job in pending:
+            job()
+        self.services_ready.emit()
+
+    def when_ready(self, job) -> None:
+        if self.ctx is not None:
+            job()
+        else:
+            self.statusBar().showMessage(_("Einen Moment bitte, die Datenbank wird geladen …"))
+            self._pending.append(job)
+
+    def run_in_background(self, fn, on_done, on_error=None) -> None:
+        self._pool.start(_Job(self._relay, fn, on_done, on_error or self.show_error))
+
+    def show_error(self, exc: BaseException) -> None:
+        if isinstance(exc, UserError):
+            message = exc.message
+        else:
+            log.error("unexpected error in the GUI: %s", type(exc).__name__)
+            message = _("Ein unerwarteter Fehler ist aufgetreten; Details stehen im Protokoll. Nichts wurde geändert.")
+        QMessageBox.warning(self, APP_NAME, message)
+
+    # --- search ----------------------------------------------------------------------------------------
+
+    def _run_search(self, sequence: int, text: str) -> None:
+        def start() -> None:
+            from ..services.persons import rows_by_ids
+            from ..services.search import search_persons
+
+            ctx = self.ctx
+
+            def work():
+                with ctx.read() as session:
+                    hits = search_persons(session, text, limit=200)
+                    return rows_by_ids(session, [h.id for h in hits])
+
+            self.run_in_background(work, lambda rows: self.list_page.apply_hits(sequence, rows))
+
+        self.when_ready(start)
+
+    def focus_search(self) -> None:
+        self.show_list()
+        self.list_page.search.setFocus()
+        self.list_page.search.selectAll()
+
+    # --- person page -----------------------------------------------------------------------------------
+
+    def _ensure_person_page(self):
+        if self.person_page is None:
+            from .person_page import PersonPage
+
+            self.person_page = PersonPage()
+            self.person_page.save_handler = self._save_handler
+            self.person_page.closed.connect(self.show_list)
+            self.person_page.saved.connect(lambda _id: self.list_page.model.refresh())
+            self.stack.addWidget(self.person_page)
+            from ..services.codes import code_labels
+
+            with self.ctx.read() as session:
+                self.person_page.set_residence_statuses(code_labels(session, "residence_status", current_language()))
+        return self.person_page
+
+    def open_selected(self) -> None:
+        person_id = self.list_page.selected_person_id()
+        if person_id:
+            self.open_person(person_id)
+
+    def open_person(self, person_id: str) -> None:
+        def start() -> None:
+            from ..services.persons import get_person
+
+            if not self._confirm_leave():
+                return
+            try:
+                view = get_person(self.ctx, person_id)
+            except UserError as exc:
+                self.show_error(exc)
+                return
+            page = self._ensure_person_page()
+            page.load(view)
+            self.stack.setCurrentWidget(page)
+            page.inputs["family_name"].setFocus()
+
+        self.when_ready(start)
+
+    def new_person(self) -> None:
+        def start() -> None:
+            if not self._confirm_leave():
+                return
+            page = self._ensure_person_page()
+            page.load(None)
+            self.stack.setCurrentWidget(page)
+            page.inputs["family_name"].setFocus()
+
+        self.when_ready(start)
+
+    def save_person(self) -> None:
+        if self.person_page is not None and self.stack.currentWidget() is self.person_page:
+            self.person_page.save()
+
+    def _save_handler(self, person_id, values, version):
+        from ..errors import DuplicateError, ValidationError
+        from ..services import persons
+
+        try:
+            if person_id is None:
+                try:
+                    return persons.create_person(self.ctx, values)
+                except DuplicateError as exc:
+                    if not self._confirm_duplicate(exc):
+                        return None
+                    return persons.create_person(self.ctx, values, allow_duplicate=True)
+            return persons.update_person(self.ctx, person_id, values, expected_version=version)
+        except ValidationError as exc:
+            self.person_page.show_errors(exc.field_errors)
+            return None
+        except UserError as exc:
+            self.show_error(exc)
+            return None
+
+    def _confirm_duplicate(self, exc) -> bool:
+        lines = []
+        for c in exc.candidates[:8]:
+            birth = c.birth_date.german() if c.birth_date else _("unbekannt")
+            lines.append(f"• {c.family_name}, {c.given_names} ({birth}){', ' + c.city if c.city else ''}")
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle(_("Mögliche Dublette"))
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setText(exc.message + "\n\n" + "\n".join(lines))
+        box.setInformativeText(_("Ist das eine neue Person, die noch nicht erfasst ist?"))
+        new = box.addButton(_("&Neue Person anlegen"), QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(_("&Abbrechen"), QMessageBox.ButtonRole.RejectRole)
+        box.exec()
+        return box.clickedButton() is new
+
+    def _confirm_leave(self) -> bool:
+        page = self.person_page
+        if page is None or not page.dirty or self.stack.currentWidget() is not page:
+            return True
+        answer = QMessageBox.question(
+            self,
+            APP_NAME,
+            _("Die Änderungen an dieser Person sind noch nicht gespeichert. Jetzt speichern?"),
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+        )
+        if answer == QMessageBox.StandardButton.Save:
+            return page.save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def show_list(self) -> None:
+        if self.stack.currentWidget() is self.list_page:
+            self.list_page.search.setFocus()
+            return
+        if not self._confirm_leave():
+            return
+        self.stack.setCurrentWidget(self.list_page)
+        self.list_page.update_count_label()
+        self.list_page.table.setFocus()
+
+    def refresh(self) -> None:
+        self.list_page.model.refresh()
+        self.list_page.update_count_label()
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        if event.key() == Qt.Key.Key_Escape and self.person_page is not None and (
+            self.stack.currentWidget() is self.person_page
+        ):
+            self.show_list()
+            return
+        super().keyPressEvent(event)
+
+    # --- misc ------------------------------------------------------------------------------------------
+
+    def choose_language(self, code: str) -> None:
+        QSettings().setValue("ui/language", code)
+        QMessageBox.information(
+            self,
+            APP_NAME,
+            _("Die Sprache wird beim nächsten Start übernommen.")
+            if code == "de"
+            else "The language will change the next time KIM Desktop starts.",
+        )
+
+    def about(self) -> None:
+        QMessageBox.about(
+            self,
+            _("Über KIM Desktop"),
+            _(
+                "KIM Desktop {version}\nFallmanagement für das Kommunale Integrationsmanagement in NRW.\n\n"
+                "Datenbank: {location}"
+            ).format(version=__version__, location=self.location_label.text()),
+        )
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        if not self._confirm_leave():
+            event.ignore()
+            return
+        self._pool.waitForDone(5000)
+        event.accept()
+
