@@ -31,6 +31,7 @@ DEFAULT_LIMIT = 50
 _GERMAN_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _MONTH_YEAR = re.compile(r"^(\d{1,2})[./](\d{4})$")
+_ISO_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 _YEAR = re.compile(r"^(19|20)\d{2}$")
 _PHONE = re.compile(r"^\+?[\d/()\-]{5,}$")
 _FILE_NUMBER = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9][A-Za-z0-9\-/_.]*$")
@@ -180,8 +181,10 @@ def parse_query(text: str) -> list[QueryToken]:
     if not text:
         return []
     compact = re.sub(r"[\s/()\-]", "", text)
-    # A phone number typed with spaces ("0170 123 4567") is one token.
-    if compact.lstrip("+").isdigit() and len(compact) >= 6 and not _YEAR.match(compact):
+    # A phone number typed with spaces ("0170 123 4567") is one token; dates ("1990-05-12", "05/1990")
+    # also consist of digits and separators only, but are dates.
+    is_date = any(p.match(t) for t in text.split() for p in (_ISO_DATE, _ISO_MONTH, _MONTH_YEAR, _GERMAN_DATE))
+    if compact.lstrip("+").isdigit() and len(compact) >= 6 and not _YEAR.match(compact) and not is_date:
         return [_phone_token(text)]
     tokens: list[QueryToken] = []
     for raw in text.split():
@@ -206,9 +209,9 @@ def _classify(raw: str) -> QueryToken | None:
         return QueryToken(
             raw, (KeyMatch(full, False, 0), KeyMatch(f"m:{year:04d}-{month:02d}", False, 3)), 0
         )
-    m = _MONTH_YEAR.match(raw)
-    if m:
-        month, year = int(m.group(1)), int(m.group(2))
+    m, iso = _MONTH_YEAR.match(raw), _ISO_MONTH.match(raw)
+    if m or iso:
+        month, year = (int(m.group(1)), int(m.group(2))) if m else (int(iso.group(2)), int(iso.group(1)))
         return QueryToken(raw, (KeyMatch(f"m:{year:04d}-{month:02d}", False, 0),), 2)
     if _YEAR.match(raw):
         return QueryToken(raw, (KeyMatch(f"y:{raw}", False, 0),), 5)
