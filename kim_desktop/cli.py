@@ -67,6 +67,36 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--limit", type=_positive_int, default=20, metavar="N")
     search.add_argument("--json", action="store_true")
 
+    cases = command("cases", _("Fälle auflisten"))
+    cases.add_argument("--phase", default=None, help=_("Phase (intake, assessment, planning, implementation, monitoring, closed) oder open"))
+    cases.add_argument("--manager", default=None, help=_("Case Manager/in (Benutzername oder Kennung)"))
+    cases.add_argument("--person", default=None, metavar="ID")
+    cases.add_argument("--limit", type=_positive_int, default=500, metavar="N")
+    cases.add_argument("--json", action="store_true")
+
+    case = command("case", _("Einen Fall eröffnen oder die Phase ändern"))
+    case_sub = case.add_subparsers(dest="case_command", parser_class=_Parser, required=True)
+    case_open = case_sub.add_parser("open", help=_("Fall für eine Person eröffnen"))
+    _db_option(case_open, default=argparse.SUPPRESS)
+    case_open.add_argument("person_id", metavar="PERSON_ID")
+    case_open.add_argument("--access-channel", default=None)
+    case_open.add_argument("--opened-on", default=None, metavar="DATUM")
+    case_open.add_argument("--consent-on", default=None, metavar="DATUM", help=_("Einwilligung erteilt am"))
+    case_open.add_argument("--json", action="store_true")
+    case_phase = case_sub.add_parser("phase", help=_("Phase ändern"))
+    _db_option(case_phase, default=argparse.SUPPRESS)
+    case_phase.add_argument("case_id", metavar="CASE_ID")
+    case_phase.add_argument("phase")
+    case_phase.add_argument("--closure-reason", default=None)
+    case_phase.add_argument("--rate", action="append", default=None, metavar="GOAL_ID=RATING")
+    case_phase.add_argument("--note", default=None)
+    case_phase.add_argument("--json", action="store_true")
+    case_reopen = case_sub.add_parser("reopen", help=_("Abgeschlossenen Fall wieder öffnen"))
+    _db_option(case_reopen, default=argparse.SUPPRESS)
+    case_reopen.add_argument("case_id", metavar="CASE_ID")
+    case_reopen.add_argument("--note", default=None)
+    case_reopen.add_argument("--json", action="store_true")
+
     person = command("person", _("Personen anlegen, anzeigen, ändern"))
     person_sub = person.add_subparsers(dest="person_command", parser_class=_Parser, required=True)
     add = person_sub.add_parser("add", help=_("Person anlegen"))
@@ -145,11 +175,13 @@ def _person_values(args: argparse.Namespace, *, for_update: bool) -> dict:
 # --- commands -------------------------------------------------------------------------------------------
 
 
-def _context(args):
+def _context(args, *, create: bool = False):
+    """Services on the database; only ``init`` and ``demo`` may create a new file (a typo in --db must not
+    silently produce an empty database)."""
     from .db.engine import open_database
     from .services.context import Actor, ServiceContext
 
-    return ServiceContext(open_database(args.db), Actor.local())
+    return ServiceContext(open_database(args.db, create=create), Actor.local())
 
 
 def cmd_init(args) -> int:
@@ -191,7 +223,7 @@ def cmd_check(args) -> int:
 def cmd_demo(args) -> int:
     from .services.demo import generate_demo_data
 
-    ctx = _context(args)
+    ctx = _context(args, create=True)
     summary = generate_demo_data(ctx, persons=args.persons, seed=args.seed)
     print(
         _("{persons} Personen mit Haushalten, Fällen und Terminen hinzugefügt.").format(persons=summary["persons"])
@@ -273,7 +305,61 @@ def _print_person(view, as_json: bool) -> None:
     print(f"{view.family_name}, {view.given_names}  ({birth})  {view.id}")
 
 
-COMMANDS = {"init": cmd_init, "check": cmd_check, "demo": cmd_demo, "search": cmd_search, "person": cmd_person}
+def cmd_cases(args) -> int:
+    from .services.cases import list_cases
+
+    ctx = _context(args)
+    try:
+        with ctx.read() as session:
+            rows = list_cases(session, phase=args.phase, manager=args.manager, person_id=args.person, limit=args.limit)
+        if args.json:
+            print(json.dumps([r.to_json() for r in rows], ensure_ascii=False))
+        else:
+            if not rows:
+                print(_("Keine Fälle."))
+            for r in rows:
+                print(f"{r.file_number}  {r.phase:<15} {r.person_name}  {r.case_manager or ''}".rstrip())
+        return 0
+    finally:
+        ctx.database.dispose()
+
+
+def cmd_case(args) -> int:
+    from .services import cases
+    from .services.dates import parse_date
+
+    ctx = _context(args)
+    try:
+        if args.case_command == "open":
+            opened_on = parse_date(args.opened_on, allow_future=False)
+            consent_on = parse_date(args.consent_on, allow_future=False)
+            view = cases.open_case(ctx, args.person_id, access_channel=args.access_channel, opened_on=opened_on)
+            if consent_on is not None:
+                cases.record_consent(ctx, args.person_id, given_on=consent_on, case_id=view.id)
+        elif args.case_command == "phase":
+            ratings = {}
+            for item in args.rate or []:
+                goal_id, sep, rating = item.partition("=")
+                if not sep:
+                    raise UserError(_("Bewertung bitte als ZIEL_ID=erreicht|teilweise|nicht angeben."))
+                ratings[goal_id] = {"erreicht": "achieved", "teilweise": "partly", "nicht": "not_achieved"}.get(
+                    rating, rating
+                )
+            view = cases.change_phase(
+                ctx, args.case_id, args.phase, closure_reason=args.closure_reason, goal_ratings=ratings, note=args.note
+            )
+        else:
+            view = cases.reopen_case(ctx, args.case_id, note=args.note)
+        if args.json:
+            print(json.dumps(view.to_json(), ensure_ascii=False))
+        else:
+            print(f"{view.file_number}  {cases.phase_label(view.phase)}")
+        return 0
+    finally:
+        ctx.database.dispose()
+
+
+COMMANDS = {"cases": cmd_cases, "case": cmd_case, "init": cmd_init, "check": cmd_check, "demo": cmd_demo, "search": cmd_search, "person": cmd_person}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -31,7 +31,15 @@ def log_directory():
 
 def setup_logging(level: int = logging.INFO) -> None:
     global _configured
-    if _configured or os.environ.get("KIM_DESKTOP_NO_LOG_FILE"):
+    if _configured:
+        return
+    if os.environ.get("KIM_DESKTOP_NO_LOG_FILE"):
+        # No file, and nothing on stderr either: with no handler at all, logging's "last resort" would print
+        # warnings and tracebacks (exception messages may hold personal data) to the console. Records still
+        # propagate, so test tools that capture logging see them.
+        package_logger = logging.getLogger("kim_desktop")
+        if not package_logger.handlers:
+            package_logger.addHandler(logging.NullHandler())
         return
     _configured = True
     root = logging.getLogger("kim_desktop")

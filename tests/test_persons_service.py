@@ -115,7 +115,11 @@ def test_get_unknown_person(ctx):
         ({"family_name": "Ali", "birth_date": "gestern"}, "birth_date", "kein gültiges Datum"),
         ({"family_name": "Ali", "birth_date": "01.01.2099"}, "birth_date", "nicht in der Zukunft"),
         ({"family_name": "Ali", "birth_date": date(2099, 1, 1)}, "birth_date", "nicht in der Zukunft"),
-        ({"family_name": "Ali", "nationalities": ["SY", "QQ"]}, "nationalities", "Unbekannter Ländercode: QQ"),
+        (
+            {"family_name": "Ali", "nationalities": ["SY", "QQ"]},
+            "nationalities",
+            "Unbekannter Ländercode: QQ",
+        ),
         ({"family_name": "Ali", "country_of_birth": "ZZZ"}, "country_of_birth", "Unbekannter Ländercode"),
         ({"family_name": "Ali", "languages": ["xx"]}, "languages", "Unbekannte Sprache"),
         ({"family_name": "Ali", "languages": ["ar:C7"]}, "languages", "Unbekanntes Sprachniveau"),
@@ -268,7 +272,9 @@ def test_duplicate_found_through_other_spelling(ctx):
 
 
 def test_candidates_best_first(ctx):
-    exact = persons.create_person(ctx, {"family_name": "Mohammed", "given_names": "Ali", "birth_date": "1985"})
+    exact = persons.create_person(
+        ctx, {"family_name": "Mohammed", "given_names": "Ali", "birth_date": "1985"}
+    )
     phonetic = persons.create_person(
         ctx, {"family_name": "Muhammad", "given_names": "Ali", "birth_date": "1985"}, allow_duplicate=True
     )
@@ -348,7 +354,9 @@ def test_concurrent_version_change_during_update_becomes_conflict_error(ctx):
 
     def bump_version(session, _flush_context, _instances):
         # another writer's change, made on the same connection so SQLite's locking does not interfere
-        session.connection().execute(text("UPDATE person SET version = version + 1 WHERE id = :id"), {"id": view.id})
+        session.connection().execute(
+            text("UPDATE person SET version = version + 1 WHERE id = :id"), {"id": view.id}
+        )
 
     event.listen(ctx.database.session_factory, "before_flush", bump_version)
     try:
@@ -374,7 +382,13 @@ def test_read_is_audited(ctx):
     persons.get_person(ctx, view.id)
     with ctx.read() as session:
         events = session.execute(
-            select(AuditEvent.entity_type, AuditEvent.entity_id, AuditEvent.person_id, AuditEvent.at, AuditEvent.detail)
+            select(
+                AuditEvent.entity_type,
+                AuditEvent.entity_id,
+                AuditEvent.person_id,
+                AuditEvent.at,
+                AuditEvent.detail,
+            )
             .where(AuditEvent.action == "read")
             .order_by(AuditEvent.id)
         ).all()
@@ -403,7 +417,9 @@ def test_update_writes_field_level_change_records(ctx):
     view = persons.create_person(ctx, {"family_name": "Haddad", "city": "Köln", "birth_date": "1980"})
     with ctx.read() as session:
         last_seq = session.scalar(select(func.max(ChangeRecord.seq)))
-    persons.update_person(ctx, view.id, {"city": "Bonn", "birth_date": "12.05.1980", "email": "r@example.org"})
+    persons.update_person(
+        ctx, view.id, {"city": "Bonn", "birth_date": "12.05.1980", "email": "r@example.org"}
+    )
     with ctx.read() as session:
         records = session.scalars(
             select(ChangeRecord).where(ChangeRecord.seq > last_seq).order_by(ChangeRecord.seq)
@@ -413,7 +429,9 @@ def test_update_writes_field_level_change_records(ctx):
         ).one()
         session.expunge_all()  # keep the loaded values readable after the read session ends
     changes = {r.field: (r.old_value, r.new_value) for r in records}
-    assert all(r.operation == "update" and r.entity_type == "person" and r.entity_id == view.id for r in records)
+    assert all(
+        r.operation == "update" and r.entity_type == "person" and r.entity_id == view.id for r in records
+    )
     assert changes["city"] == ("Köln", "Bonn")
     assert changes["email"] == (None, "r@example.org")
     assert changes["birth_month"] == (None, "5")
@@ -436,7 +454,9 @@ def test_update_without_change_writes_nothing(ctx):
 
 
 def test_search_index_updated_after_update(ctx):
-    view = persons.create_person(ctx, {"family_name": "Brandtner", "given_names": "Lea", "phone": "0221 123456"})
+    view = persons.create_person(
+        ctx, {"family_name": "Brandtner", "given_names": "Lea", "phone": "0221 123456"}
+    )
     assert found_ids(ctx, "Brandtner") == [view.id]
     persons.update_person(ctx, view.id, {"family_name": "Okafor", "phone": "0228 987654"})
     assert found_ids(ctx, "Brandtner") == []
@@ -447,7 +467,9 @@ def test_search_index_updated_after_update(ctx):
 
 
 def test_new_person_is_searchable_at_once(ctx):
-    view = persons.create_person(ctx, {"family_name": "Öztürk", "given_names": "Emre", "birth_date": "03.04.1999"})
+    view = persons.create_person(
+        ctx, {"family_name": "Öztürk", "given_names": "Emre", "birth_date": "03.04.1999"}
+    )
     assert found_ids(ctx, "Ozturk") == [view.id]
     assert found_ids(ctx, "03.04.1999") == [view.id]
 

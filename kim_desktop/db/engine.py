@@ -70,12 +70,20 @@ def resolve_location(db: str | os.PathLike | None) -> DatabaseLocation:
         if text.startswith("sqlite"):
             raw = text.split(":///", 1)[1] if ":///" in text else ""
             if raw and raw != ":memory:":
-                path = Path(raw.split("?", 1)[0]).expanduser().resolve()
+                path = _file_path(raw.split("?", 1)[0])
                 return DatabaseLocation(f"sqlite:///{path}", path)
             return DatabaseLocation(text, None)
         return DatabaseLocation(text, None)
-    path = Path(text).expanduser().resolve()
+    path = _file_path(text)
     return DatabaseLocation(f"sqlite:///{path}", path)
+
+
+def _file_path(text: str) -> Path:
+    # A UNC path is kept as given: resolving it on Linux/macOS would turn //server/share into the local
+    # directory /server/share and hide the network share from the check below.
+    if text.startswith(("\\\\", "//")):
+        return Path(text)
+    return Path(text).expanduser().resolve()
 
 
 # --- network shares -------------------------------------------------------------------------------------
@@ -187,7 +195,9 @@ class Database:
         """A unit of work: commits on success, rolls back on any error (never a half-written record)."""
         from sqlalchemy.exc import DBAPIError
 
-        session = self.session_factory()
+        # On SQLite a unit of work takes the write lock when it begins (BEGIN IMMEDIATE, see make_engine).
+        bind = self.engine.execution_options(kim_write=True) if self.is_sqlite else self.engine
+        session = self.session_factory(bind=bind)
         try:
             yield session
             session.commit()
@@ -234,7 +244,9 @@ def make_engine(location: DatabaseLocation):
             cursor.execute("PRAGMA foreign_keys = ON")
             if location.path is not None:
                 mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
-                if mode != "wal":
+                # Only a new or a KIM database is switched to WAL: a foreign file that is then refused
+                # must stay exactly as it was.
+                if mode != "wal" and _new_or_kim(cursor):
                     try:
                         cursor.execute("PRAGMA journal_mode = WAL")
                     except sqlite3.OperationalError:
@@ -244,10 +256,19 @@ def make_engine(location: DatabaseLocation):
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn):  # pragma: no branch
-            conn.exec_driver_sql("BEGIN")
+            # A deferred transaction that has already read gets "locked" at once when another connection
+            # writes (SQLite does not wait, to avoid a deadlock), so units of work that write begin with
+            # the write lock and wait for it up to the busy timeout; reads stay deferred.
+            immediate = conn.get_execution_options().get("kim_write", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     return create_engine(location.url, pool_pre_ping=True)
+
+
+def _new_or_kim(cursor) -> bool:
+    tables = {row[0] for row in cursor.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    return not tables or "alembic_version" in tables
 
 
 def check_sqlite_file(path: Path, *, must_exist: bool) -> None:

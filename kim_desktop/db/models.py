@@ -312,7 +312,8 @@ class Assessment(Entity, Base):
 
     case_id: Mapped[str] = mapped_column(ForeignKey("case_file.id", ondelete="CASCADE"))
     life_area: Mapped[str] = mapped_column(String(60))  # code_entry(life_area)
-    need_level: Mapped[int | None] = mapped_column(Integer)  # 0 none … 3 urgent
+    need_level: Mapped[int | None] = mapped_column(Integer)  # Handlungsbedarf: 0 none … 3 urgent
+    priority: Mapped[int | None] = mapped_column(Integer)  # 1 high, 2 medium, 3 low
     situation: Mapped[str | None] = mapped_column(Text)
     resources: Mapped[str | None] = mapped_column(Text)
     needs: Mapped[str | None] = mapped_column(Text)
@@ -355,6 +356,7 @@ class JournalEntry(Entity, Base):
     duration_min: Mapped[int | None] = mapped_column(Integer)
     interpreter_id: Mapped[str | None] = mapped_column(ForeignKey("interpreter.id"))
     interpreter_language: Mapped[str | None] = mapped_column(String(20))
+    location_id: Mapped[str | None] = mapped_column(ForeignKey("location.id"))
     life_areas: Mapped[list | None] = mapped_column(JSON)
     text: Mapped[str] = mapped_column(Text, default="")
     confidential: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -383,6 +385,7 @@ class StructuralFinding(Entity, Base):
     category: Mapped[str] = mapped_column(String(60))  # code_entry(finding_category)
     description: Mapped[str] = mapped_column(Text)
     case_id: Mapped[str | None] = mapped_column(ForeignKey("case_file.id", ondelete="SET NULL"))
+    journal_entry_id: Mapped[str | None] = mapped_column(ForeignKey("journal_entry.id", ondelete="SET NULL"))
     observed_on: Mapped[date] = mapped_column(Date)
     author_id: Mapped[str | None] = mapped_column(ForeignKey("user_account.id"))
 
@@ -559,7 +562,9 @@ class Consent(Entity, Base):
     given_on: Mapped[date] = mapped_column(Date)
     valid_until: Mapped[date | None] = mapped_column(Date)
     revoked_on: Mapped[date | None] = mapped_column(Date)
-    document_id: Mapped[str | None] = mapped_column(ForeignKey("document.id"))
+    document_id: Mapped[str | None] = mapped_column(
+        ForeignKey("document.id", use_alter=True, name="fk_consent_document_id_document")
+    )  # use_alter: consent → document → referral → consent is a cycle
 
 
 # --- documents and templates ---------------------------------------------------------------------------

@@ -42,7 +42,7 @@ def read_code_list(list_name: str) -> list[dict[str, str]]:
 
 def seed_reference_data(session) -> int:
     """Add missing code-list entries and default settings; returns the number of rows added."""
-    existing = set(session.execute(select(CodeEntry.list_name, CodeEntry.code)).tuples())
+    existing = {(row[0], row[1]) for row in session.execute(select(CodeEntry.list_name, CodeEntry.code))}
     added = 0
     for list_name in CODE_LISTS:
         for order, row in enumerate(read_code_list(list_name)):

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Select, and_, delete, exists, insert, or_, select
+from sqlalchemy import Select, and_, delete, exists, func, insert, or_, select
 from sqlalchemy.orm import aliased
 
 from ..db.models import Case, Person, PersonNameVariant, SearchKey
@@ -224,54 +224,115 @@ def _classify(raw: str) -> QueryToken | None:
         if name and not name.isdigit():
             matches.append(KeyMatch(f"n:{name}", True, 1))
         return QueryToken(raw, tuple(matches), 1)
-    folded = "".join(names.fold(raw).split())
-    if not folded:
+    # Joined like the index joins "Oliveira-Esteves": folding again applies the umlaut rule across the join.
+    # Cyrillic input also matches its national passport spelling (fold_variants), as the index does.
+    forms = [names.fold("".join(variant.split())) for variant in sorted(names.fold_variants(raw))]
+    forms = list(dict.fromkeys(f for f in forms if f))
+    if not forms:
         return None
-    matches = [KeyMatch(f"n:{folded}", False, 0), KeyMatch(f"n:{folded}", True, 1)]
-    if len(folded) >= MIN_PHONETIC_LEN:
-        code = names.phonetic_key(folded)
-        if code:
-            matches.append(KeyMatch(f"p:{code}", False, 2))
-            if len(folded) >= MIN_PHONETIC_PREFIX_LEN and len(code) >= 2:
-                matches.append(KeyMatch(f"p:{code}", True, 3))
+    matches: list[KeyMatch] = []
+    for folded in forms:
+        matches += [KeyMatch(f"n:{folded}", False, 0), KeyMatch(f"n:{folded}", True, 1)]
+        if len(folded) >= MIN_PHONETIC_LEN:
+            code = names.phonetic_key(folded)
+            if code:
+                matches.append(KeyMatch(f"p:{code}", False, 2))
+                if len(folded) >= MIN_PHONETIC_PREFIX_LEN and len(code) >= 2:
+                    matches.append(KeyMatch(f"p:{code}", True, 3))
     # Longer name fragments are more selective; one or two letters are the worst drivers.
-    return QueryToken(raw, tuple(matches), 10 + max(0, 8 - len(folded)))
+    return QueryToken(raw, tuple(dict.fromkeys(matches)), 10 + max(0, 8 - min(len(f) for f in forms)))
 
 
 # --- running a query ------------------------------------------------------------------------------------
 
+ESTIMATE_CAP = 20_000  # counting stops here: beyond it a token is "large" anyway
+MATERIALISE_BELOW = 20_000  # other tokens smaller than this are filtered with one IN (subquery)
 
-def _match_clause(column, match: KeyMatch):
-    if match.prefix:
-        return and_(column >= match.key, column < match.key + HIGH)
-    return column == match.key
+
+@dataclass(frozen=True)
+class KeyRange:
+    """A half-open key range ``[lo, hi)``; an exact key is the range ``[key, key + NUL)``."""
+
+    lo: str
+    hi: str
+
+    def clause(self, column):
+        if self.hi == self.lo + "\x00":
+            return column == self.lo
+        return and_(column >= self.lo, column < self.hi)
+
+
+def _ranges(token: QueryToken) -> list[tuple[KeyRange, int]]:
+    """The distinct key ranges of a token with their best tier; an exact key inside a prefix range of the
+    same token is not scanned twice (the exact key sorts first in the range, so it still ranks first)."""
+    ranges: list[tuple[KeyRange, int]] = []
+    prefixes = [m for m in token.matches if m.prefix]
+    for match in sorted(token.matches, key=lambda m: m.tier):
+        if not match.prefix and any(match.key.startswith(p.key) for p in prefixes):
+            continue
+        rng = KeyRange(match.key, match.key + (HIGH if match.prefix else "\x00"))
+        if all(rng != existing for existing, _tier in ranges):
+            tier = min(m.tier for m in token.matches if _covers(m, match.key))
+            ranges.append((rng, tier))
+    return sorted(ranges, key=lambda pair: pair[1])
+
+
+def _covers(match: KeyMatch, key: str) -> bool:
+    return key.startswith(match.key) if match.prefix else key == match.key
+
+
+def _tier(token: QueryToken, key: str) -> int:
+    return min((m.tier for m in token.matches if _covers(m, key)), default=9)
 
 
 def _token_clause(column, token: QueryToken):
-    return or_(*(_match_clause(column, m) for m in token.matches))
+    return or_(*(rng.clause(column) for rng, _tier in _ranges(token)))
+
+
+def _estimate(session, token: QueryToken) -> int:
+    """How many index rows a token matches, counted index-only and capped (well under a millisecond)."""
+    total = 0
+    for rng, _tier in _ranges(token):
+        inner = select(SearchKey.person_id).where(rng.clause(SearchKey.key)).limit(ESTIMATE_CAP).subquery()
+        total += session.scalar(select(func.count()).select_from(inner)) or 0
+    return total
 
 
 def search_persons(session, text: str, limit: int = DEFAULT_LIMIT) -> list[SearchHit]:
-    """Best matches first; every token of the query must match (names, dates, phone, file number)."""
+    """Best matches first; every token of the query must match (names, dates, phone, file number).
+
+    The token matching the fewest index rows drives a scan of its key ranges in key order; every other
+    token filters, small ones through one materialised ``IN (subquery)``, large ones through an indexed
+    ``EXISTS`` per row.
+    """
     tokens = parse_query(text)
     if not tokens or limit <= 0:
         return []
-    driver = min(tokens, key=lambda t: t.selectivity)
-    others = [t for t in tokens if t is not driver]
+    sizes = [_estimate(session, t) for t in tokens] if len(tokens) > 1 else [0]
+    driver_index = min(range(len(tokens)), key=lambda i: (sizes[i], tokens[i].selectivity))
+    driver = tokens[driver_index]
+    sk = aliased(SearchKey)
+    filters = []
+    for i, other in enumerate(tokens):
+        if i == driver_index:
+            continue
+        sk2 = aliased(SearchKey)
+        if sizes[i] < MATERIALISE_BELOW and sizes[i] < 10 * max(sizes[driver_index], 1):
+            filters.append(sk.person_id.in_(select(sk2.person_id).where(_token_clause(sk2.key, other))))
+        else:
+            filters.append(exists().where(sk2.person_id == sk.person_id, _token_clause(sk2.key, other)))
     found: dict[str, tuple[float, str]] = {}
-    for match in sorted(driver.matches, key=lambda m: m.tier):
+    for rng, _best in _ranges(driver):
         if len(found) >= limit:
             break
-        sk = aliased(SearchKey)
-        stmt: Select = select(sk.person_id, sk.key, sk.weight).where(_match_clause(sk.key, match))
-        for other in others:
-            sk2 = aliased(SearchKey)
-            stmt = stmt.where(
-                exists().where(sk2.person_id == sk.person_id, _token_clause(sk2.key, other))
-            )
-        stmt = stmt.order_by(sk.key).limit(limit * 3)
+        stmt: Select = (
+            select(sk.person_id, sk.key, sk.weight)
+            .where(rng.clause(sk.key), *filters)
+            .order_by(sk.key)
+            .limit(limit * 3)
+        )
         for person_id, key, weight in session.execute(stmt):
-            score = match.tier + 0.5 * min(weight, 1)
+            score = _tier(driver, key) + 0.5 * min(weight, 1)
             if person_id not in found or score < found[person_id][0]:
                 found[person_id] = (score, key)
             if len(found) >= limit * 2:

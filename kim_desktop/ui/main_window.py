@@ -94,7 +94,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self._action(_("&Beenden"), QKeySequence.StandardKey.Quit, self.close))
 
         edit_menu = bar.addMenu(_("&Bearbeiten"))
-        self.find_action = self._action(_("Personen &suchen"), QKeySequence.StandardKey.Find, self.focus_search)
+        self.find_action = self._action(_("&Personen suchen"), QKeySequence.StandardKey.Find, self.focus_search)
         edit_menu.addAction(self.find_action)
         self.save_action = self._action(_("&Speichern"), QKeySequence.StandardKey.Save, self.save_person)
         edit_menu.addAction(self.save_action)
@@ -184,7 +184,7 @@ class MainWindow(QMainWindow):
             self.person_page = PersonPage()
             self.person_page.save_handler = self._save_handler
             self.person_page.closed.connect(self.show_list)
-            self.person_page.saved.connect(lambda _id: self.list_page.model.refresh())
+            self.person_page.saved.connect(lambda _id: self.list_page.refresh())
             self.stack.addWidget(self.person_page)
             from ..services.codes import code_labels
 
@@ -291,8 +291,7 @@ class MainWindow(QMainWindow):
         self.list_page.table.setFocus()
 
     def refresh(self) -> None:
-        self.list_page.model.refresh()
-        self.list_page.update_count_label()
+        self.list_page.refresh()
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt API)
         if event.key() == Qt.Key.Key_Escape and self.person_page is not None and (

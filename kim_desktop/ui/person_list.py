@@ -218,6 +218,14 @@ class PersonListPage(QWidget):
             self.table.setFocus()
             self.table.selectRow(0)
 
+    def refresh(self) -> None:
+        """Show current data after a change: run the current search again, or reload the list."""
+        if self.model.searching:
+            self._emit_search()
+        else:
+            self.model.refresh()
+            self.update_count_label()
+
     def apply_hits(self, sequence: int, rows: list[PersonRow]) -> None:
         """Show results unless a newer query has been typed meanwhile."""
         if sequence != self._sequence:

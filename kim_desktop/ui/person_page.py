@@ -42,17 +42,25 @@ def _level_labels() -> dict[str, str]:
 
 
 class FieldError(QLabel):
-    """The red message under a field; empty when the field is fine."""
+    """The red message under a field; empty when the field is fine.
 
-    def __init__(self) -> None:
+    The message is also put into the field's accessible description, so a screen reader announces it
+    when the field gets the focus (the red text alone is not linked to the field for assistive tools).
+    """
+
+    def __init__(self, field: QWidget | None = None) -> None:
         super().__init__()
         self.setWordWrap(True)
         self.setStyleSheet("color: #b00020;")
         self.setVisible(False)
+        self._field = field
+        self._description = field.accessibleDescription() if field is not None else ""
 
     def show_message(self, message: str | None) -> None:
         self.setText(message or "")
         self.setVisible(bool(message))
+        if self._field is not None:
+            self._field.setAccessibleDescription(" ".join(t for t in (message, self._description) if t))
 
 
 class PersonPage(QWidget):
@@ -132,7 +140,7 @@ class PersonPage(QWidget):
         if tip:
             widget.setToolTip(tip)
             widget.setAccessibleDescription(tip)
-        error = FieldError()
+        error = FieldError(widget)
         cell = QWidget()
         cell_layout = QVBoxLayout(cell)
         cell_layout.setContentsMargins(0, 0, 0, 0)
@@ -200,7 +208,7 @@ class PersonPage(QWidget):
         for code, label in _sex_labels().items():
             sex.addItem(label, code)
         self._add(form, "sex", _("Geschlecht:"), sex)
-        self._add(form, "nationality_1", _("Staats&angehörigkeit:"), self._country_combo())
+        self._add(form, "nationality_1", _("Staatsangehö&rigkeit:"), self._country_combo())
         self._add(form, "nationality_2", _("Weitere Staatsangehörigkeit:"), self._country_combo())
         self._add(form, "country_of_birth", _("Geburtsland:"), self._country_combo())
         self._add(form, "place_of_birth", _("Geburtsort:"), self._line())
@@ -227,7 +235,7 @@ class PersonPage(QWidget):
             self.language_rows.append((language, level))
         self.errors["languages"] = FieldError()
         grid.addWidget(self.errors["languages"], LANGUAGE_ROWS, 1, 1, 2)
-        self.interpreter_needed = QCheckBox(_("&Dolmetscher/in benötigt"))
+        self.interpreter_needed = QCheckBox(_("Do&lmetscher/in benötigt"))
         self.interpreter_needed.setAccessibleName(_("Dolmetscher/in benötigt"))
         self.interpreter_needed.toggled.connect(lambda _c: self._changed("interpreter_needed"))
         self.interpreter_language = self._language_combo()
@@ -245,15 +253,15 @@ class PersonPage(QWidget):
         self._add(form, "address_extra", _("Adresszusatz:"), self._line(), tip=_("z. B. c/o, Unterkunft, Zimmer"))
         self._add(form, "postcode", _("&PLZ:"), self._line(10))
         self._add(form, "city", _("&Ort:"), self._line())
-        self._add(form, "phone", _("Tele&fon:"), self._line(60))
+        self._add(form, "phone", _("Telefo&n:"), self._line(60))
         self._add(form, "email", _("&E-Mail:"), self._line())
         return form
 
     def _residence_fields(self) -> QFormLayout:
         form = QFormLayout()
         status = QComboBox()
-        self._add(form, "residence_status", _("Aufent&haltsstatus:"), status)
-        self._add(form, "residence_valid_until", _("gültig &bis:"), self._line(10, _("TT.MM.JJJJ")))
+        self._add(form, "residence_status", _("A&ufenthaltsstatus:"), status)
+        self._add(form, "residence_valid_until", _("gültig b&is:"), self._line(10, _("TT.MM.JJJJ")))
         self._add(form, "entry_date", _("Einreise am:"), self._line(10, _("TT.MM.JJJJ")))
         self._add(form, "district_since", _("Im Kreis seit:"), self._line(10, _("TT.MM.JJJJ")))
         return form

@@ -1,0 +1,237 @@
+"""``python -m benchmarks``: build or reuse a demo database, measure, print a table, write JSON.
+
+    uv run python -m benchmarks --persons 100000 --out bench.json
+    uv run python -m benchmarks --persons 2000 --db /tmp/small.sqlite3 --skip-start
+
+See benchmarks/README.md for the figures on the reference machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+from . import GENERATION_TARGET_PERSONS, TARGETS
+from .dataset import default_path, ensure_dataset
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    parser.add_argument("--persons", type=int, default=100_000, metavar="N", help="persons in the database")
+    parser.add_argument(
+        "--db", type=Path, default=None, help="database file (default benchmarks/data/bench-N.sqlite3)"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, metavar="FILE.json", help="write the results as JSON"
+    )
+    parser.add_argument("--seed", type=int, default=1, help="demo data seed (default 1)")
+    parser.add_argument(
+        "--runs", type=int, default=5, help="measured start runs after one warm-up (default 5)"
+    )
+    parser.add_argument("--queries", type=int, default=300, help="search queries (default 300, at least 200)")
+    parser.add_argument("--opens", type=int, default=50, help="persons to open (default 50)")
+    parser.add_argument("--skip-start", action="store_true", help="do not measure the GUI start")
+    return parser.parse_args(argv)
+
+
+def machine() -> dict:
+    info = {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                info["memory_gb"] = round(int(line.split()[1]) / 1024 / 1024, 1)
+                break
+    except OSError:
+        pass
+    try:
+        import sqlite3
+
+        import PySide6
+        import sqlalchemy
+
+        info.update(
+            sqlite=sqlite3.sqlite_version, sqlalchemy=sqlalchemy.__version__, pyside6=PySide6.__version__
+        )
+    except ImportError:
+        pass
+    return info
+
+
+def measure_search_and_open(db: Path, queries: int, opens: int, seed: int) -> dict:
+    from sqlalchemy import select
+
+    from kim_desktop.db.engine import open_database
+    from kim_desktop.db.models import Person
+    from kim_desktop.services import persons as person_service
+    from kim_desktop.services.context import Actor, ServiceContext
+
+    from .queries import _sample, build_queries, time_search
+
+    database = open_database(db)
+    ctx = ServiceContext(database, Actor.local())
+    result: dict = {}
+    try:
+        with ctx.read() as session:
+            query_list = build_queries(session, total=max(200, queries), seed=seed)
+            warmup = build_queries(session, total=20, seed=seed + 1)
+            print(f"Search: {len(query_list)} queries (one session, {len(warmup)} warm-up queries first) …")
+            timing = time_search(session, query_list, warmup)
+        result.update(
+            search_p50_ms=round(timing.p50_ms, 2),
+            search_p95_ms=round(timing.p95_ms, 2),
+            search_max_ms=round(timing.max_ms, 2),
+            search_queries=timing.count,
+            search_found=f"{timing.found}/{timing.with_target}",
+            search_by_kind=timing.by_kind,
+            search_slowest=timing.slowest,
+        )
+        import random
+
+        with ctx.read() as session:
+            ids = [
+                p.id
+                for p in _sample(session, Person, opens, random.Random(seed + 2), Person.deleted_at.is_(None))
+            ]
+            if not ids:
+                ids = list(session.scalars(select(Person.id).limit(opens)))
+        print(f"Person page: opening {len(ids)} persons with services.persons.get_person …")
+        person_service.get_person(ctx, ids[0])  # warm-up (imports, compiled statements)
+        times = []
+        for person_id in ids:
+            started = time.perf_counter()
+            person_service.get_person(ctx, person_id)
+            times.append((time.perf_counter() - started) * 1000)
+        result.update(
+            person_open_ms=round(statistics.median(times), 2), person_open_max_ms=round(max(times), 2)
+        )
+    finally:
+        database.dispose()
+    return result
+
+
+def measure_start(db: Path, runs: int) -> dict:
+    """Start time and peak RSS, measured by a small helper process (see benchmarks/startup.py for why)."""
+    import subprocess
+
+    helper = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.startup",
+            "--db",
+            str(db),
+            "--runs",
+            str(runs),
+            "--cwd",
+            str(REPO),
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
+    if helper.returncode != 0:
+        return {
+            "start_s": None,
+            "start_ratio": None,
+            "rss_mb": None,
+            "start_error": f"helper failed ({helper.returncode})",
+        }
+    data = json.loads(helper.stdout.strip().splitlines()[-1])
+    bare, gui = data["bare"], data["gui"]
+    out: dict = {
+        "bare_s": _round(bare["median_s"]),
+        "bare_runs": bare["runs"],
+        "bare_rss_mb": _round(bare["rss_mb"], 1),
+        "start_s": _round(gui["median_s"]),
+        "start_runs": gui["runs"],
+        "rss_mb": _round(gui["rss_mb"], 1),
+    }
+    out["start_ratio"] = (
+        _round(gui["median_s"] / bare["median_s"], 2) if gui["median_s"] and bare["median_s"] else None
+    )
+    if gui["error"] or bare["error"]:
+        out["start_error"] = gui["error"] or bare["error"]
+        print(f"  failed: {out['start_error']}")
+    return out
+
+
+def _round(value, digits: int = 3):
+    return None if value is None else round(value, digits)
+
+
+def targets_table(results: dict) -> list[tuple[str, str, str, str]]:
+    rows = []
+    for key, (limit, unit, label) in TARGETS.items():
+        value = results.get(key)
+        if key == "demo_generation_s" and results.get("persons") != GENERATION_TARGET_PERSONS:
+            verdict = f"n/a ({results.get('persons'):,} persons)"
+        elif value is None:
+            verdict = "not measured"
+        else:
+            verdict = "OK" if value <= limit else "MISSED"
+        shown = "–" if value is None else f"{value:.2f} {unit}" if unit != "×" else f"{value:.2f} ×"
+        rows.append((label, shown, f"≤ {limit:g} {unit}", verdict))
+    return rows
+
+
+def print_table(rows) -> None:
+    header = ("Measure", "Value", "Target", "Result")
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(4)]
+    line = "  ".join("-" * w for w in widths)
+    print()
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+    print(line)
+    for row in rows:
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
+    print()
+
+
+def main(argv=None) -> int:
+    os.environ.setdefault("KIM_DESKTOP_NO_LOG_FILE", "1")
+    args = parse_args(argv)
+    own_path = args.db is None
+    db = (args.db or default_path(args.persons)).expanduser().resolve()
+    dataset = ensure_dataset(db, args.persons, seed=args.seed, own_path=own_path)
+    results: dict = {
+        "date": datetime.now().isoformat(timespec="seconds"),
+        "machine": machine(),
+        "db": str(db),
+        "persons": dataset.persons,
+        "demo_generation_s": _round(dataset.generation_s, 2),
+        "demo_reused": dataset.reused,
+    }
+    if dataset.summary:
+        results["demo_summary"] = dataset.summary
+    results.update(measure_search_and_open(db, args.queries, args.opens, seed=2024))
+    if not args.skip_start:
+        results.update(measure_start(db, args.runs))
+    rows = targets_table(results)
+    print_table(rows)
+    print(f"search p50 {results['search_p50_ms']} ms, max {results['search_max_ms']} ms; "
+          f"queries that found their person: {results['search_found']}")  # fmt: skip
+    for kind, figures in results["search_by_kind"].items():
+        print(f"  {kind:<12} n={figures['n']:<3} p50 {figures['p50_ms']:>7.2f} ms  p95 {figures['p95_ms']:>7.2f} ms"
+              f"  max {figures['max_ms']:>7.2f} ms")  # fmt: skip
+    results["targets"] = [dict(zip(("measure", "value", "target", "result"), r, strict=True)) for r in rows]
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
+        print(f"\nResults written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
