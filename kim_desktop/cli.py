@@ -279,7 +279,8 @@ def cmd_person(args) -> int:
                 lines = [str(exc) + " " + _("Mit --allow-duplicate trotzdem anlegen.")]
                 for c in exc.candidates:
                     birth = c.birth_date.german() if c.birth_date else "–"
-                    lines.append(f"  {c.id}  {c.family_name}, {c.given_names}  {birth}")
+                    name = f"{c.family_name}, {c.given_names}" if c.given_names else c.family_name
+                    lines.append(f"  {c.id}  {name}  {birth}  ({_('Übereinstimmung')} {c.score:.2f})")
                 print("\n".join(lines), file=sys.stderr)
                 return 1
             print(json.dumps({"id": view.id}) if args.json else _("Person angelegt: {id}").format(id=view.id))

@@ -284,7 +284,9 @@ def test_search_statements_use_the_search_key_index_not_a_scan(search_db):
                 row[3] for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
             ]
             # "SCAN anon_N" reads a capped subquery (the size estimate), not a table.
-            tables_scanned = [step for step in plan if step.startswith("SCAN") and not step.startswith("SCAN anon_")]
+            tables_scanned = [
+                step for step in plan if step.startswith("SCAN") and not step.startswith("SCAN anon_")
+            ]
             assert not tables_scanned, (statement, plan)
             if "FROM search_key" in statement:
                 key_lookups += 1

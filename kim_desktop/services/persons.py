@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from ..db.base import new_id
 from ..db.models import (
     LANGUAGE_LEVELS,
     SEXES,
@@ -26,13 +27,13 @@ from ..db.models import (
     PersonNameVariant,
     PersonNationality,
     ResidenceStatusChange,
-    SearchKey,
 )
 from ..errors import ConflictError, DuplicateError, NotFoundError, UserError, ValidationError
 from ..i18n import _
-from . import audit, names
+from . import audit
 from .context import ServiceContext
 from .dates import PartialDate, parse_date, parse_partial_date
+from .duplicates import DuplicateCandidate, find_duplicates  # noqa: F401 (re-exported)
 from .person_list import PersonRow
 from .search import reindex_persons, sort_name
 
@@ -361,98 +362,7 @@ def _view(person: Person, file_numbers: list[str]) -> PersonView:
     )
 
 
-# --- duplicates -----------------------------------------------------------------------------------------
 
-
-@dataclass
-class DuplicateCandidate:
-    id: str
-    family_name: str
-    given_names: str
-    birth_date: PartialDate | None
-    city: str | None
-    score: float
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "family_name": self.family_name,
-            "given_names": self.given_names,
-            "birth_date": self.birth_date.iso() if self.birth_date else None,
-            "city": self.city,
-            "score": round(self.score, 2),
-        }
-
-
-def _placeholder_free(birth: PartialDate | None) -> PartialDate | None:
-    """``01.01.YYYY`` is often a placeholder: compare it as year only."""
-    if birth is not None and birth.day == 1 and birth.month == 1:
-        return PartialDate(birth.year)
-    return birth
-
-
-def _token_keys(text: str) -> tuple[set[str], set[str]]:
-    toks = set(names.tokens(text or ""))
-    return toks, {names.phonetic_key(t) for t in toks if names.phonetic_key(t)}
-
-
-def find_duplicates(
-    session, family_name: str, given_names: str, birth: PartialDate | None, *, exclude_id: str | None = None
-) -> list[DuplicateCandidate]:
-    """Probable duplicates: family name equal by folding or phonetic key, given names overlapping the
-    same way (or missing), birth dates compatible (partial and ``01.01.`` placeholders respected)."""
-    fam_tokens, fam_codes = _token_keys(family_name)
-    if not fam_tokens:
-        return []
-    keys = [f"n:{t}" for t in fam_tokens] + [f"p:{c}" for c in fam_codes]
-    ids = list(
-        session.scalars(select(SearchKey.person_id).where(SearchKey.key.in_(keys)).distinct().limit(2000))
-    )
-    if exclude_id:
-        ids = [i for i in ids if i != exclude_id]
-    if not ids:
-        return []
-    giv_tokens, giv_codes = _token_keys(given_names)
-    wanted_birth = _placeholder_free(birth)
-    candidates = []
-    rows = session.execute(
-        select(Person).where(Person.id.in_(ids), Person.deleted_at.is_(None), Person.merged_into_id.is_(None))
-    ).scalars()
-    for person in rows:
-        p_fam, p_fam_codes = _token_keys(person.family_name)
-        p_giv, p_giv_codes = _token_keys(person.given_names)
-        for variant in person.name_variants:
-            vf, vfc = _token_keys(variant.family_name)
-            vg, vgc = _token_keys(variant.given_names)
-            p_fam |= vf
-            p_fam_codes |= vfc
-            p_giv |= vg
-            p_giv_codes |= vgc
-        if fam_tokens & p_fam:
-            score = 0.5
-        elif fam_codes & p_fam_codes:
-            score = 0.35
-        else:
-            continue
-        if giv_tokens and p_giv:
-            if giv_tokens & p_giv:
-                score += 0.3
-            elif giv_codes & p_giv_codes:
-                score += 0.2
-            else:
-                continue
-        else:
-            score += 0.1
-        other_birth = PartialDate.from_parts(person.birth_year, person.birth_month, person.birth_day)
-        if wanted_birth is not None and other_birth is not None:
-            if not wanted_birth.compatible_with(_placeholder_free(other_birth)):
-                continue
-            score += 0.2 if wanted_birth == other_birth else 0.1
-        candidates.append(
-            DuplicateCandidate(person.id, person.family_name, person.given_names, other_birth, person.city, score)
-        )
-    candidates.sort(key=lambda c: (-c.score, c.family_name, c.given_names))
-    return candidates
 
 
 # --- use cases ------------------------------------------------------------------------------------------
@@ -525,16 +435,30 @@ def create_person(ctx: ServiceContext, values: dict[str, Any], *, allow_duplicat
     with ctx.write() as session:
         _check_residence_status(session, clean.get("residence_status"))
         if not allow_duplicate:
-            candidates = find_duplicates(session, clean["family_name"], clean["given_names"], clean["birth_date"])
+            candidates = find_duplicates(
+                session,
+                clean["family_name"],
+                clean["given_names"],
+                clean["birth_date"],
+                phone=clean.get("phone"),
+                nationalities=clean.get("nationalities") or (),
+            )
             if candidates:
                 raise DuplicateError(
                     _("Diese Person ist möglicherweise schon erfasst ({n} Treffer).").format(n=len(candidates)),
                     candidates,
                 )
-        person = Person(family_name=clean["family_name"], given_names=clean["given_names"], created_by=ctx.actor.user_id)
-        session.add(person)
-        session.flush()
+        # Filled completely before the first flush: one INSERT, version 1, no spurious field updates.
+        person = Person(
+            id=new_id(),
+            family_name=clean["family_name"],
+            given_names=clean["given_names"],
+            sex="u",
+            interpreter_needed=False,
+            created_by=ctx.actor.user_id,
+        )
         _apply(session, person, clean)
+        session.add(person)
         session.flush()
         reindex_persons(session, [person.id])
         audit.record(session, "create", entity_type="person", entity_id=person.id, person_id=person.id)
