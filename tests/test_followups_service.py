@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
 
 from kim_desktop.db.models import FollowUp, Referral, Setting
 from kim_desktop.errors import NotFoundError, ValidationError
