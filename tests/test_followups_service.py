@@ -158,6 +158,21 @@ def test_consent_expiring(ctx):
     assert of_kind(reminders(ctx), "consent") == []
 
 
+def test_renewed_consent_ends_the_reminder(ctx):
+    person = make_person(ctx, "Haddad", "Rania")
+    case_id = open_case(ctx, person)
+    cases.record_consent(ctx, person, given_on=OPENED, valid_until=TODAY - timedelta(days=30), case_id=case_id)
+    assert [r.due_on for r in of_kind(reminders(ctx), "consent")] == [TODAY - timedelta(days=30)]
+
+    # renewed for a short time only: the old one is silenced, the new one reminds in its turn
+    cases.record_consent(ctx, person, given_on=TODAY - timedelta(days=31), valid_until=TODAY + timedelta(days=7))
+    assert [r.due_on for r in of_kind(reminders(ctx), "consent")] == [TODAY + timedelta(days=7)]
+
+    # renewed without end date: nothing left to remind of
+    cases.record_consent(ctx, person, given_on=TODAY - timedelta(days=1))
+    assert of_kind(reminders(ctx), "consent") == []
+
+
 def test_goal_reviews(ctx):
     case_id = open_case(ctx, make_person(ctx, "Haddad", "Rania"))
     journal.add_goal(ctx, case_id, "Deutschkurs B1", agreed_on=OPENED, review_on=TODAY + timedelta(days=7))

@@ -213,12 +213,13 @@ class Database:
 
     @contextmanager
     def read_session(self) -> Iterator:
+        """A read-only unit: ends its transaction on close without expiring loaded objects, so views may
+        keep using the records they read."""
         from sqlalchemy.exc import DBAPIError
 
         session = self.session_factory()
         try:
             yield session
-            session.rollback()
         except DBAPIError as exc:
             session.rollback()
             raise translate_db_error(exc) from None

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import aliased
 
 from ..db.base import utcnow
 from ..db.models import Case, Consent, FollowUp, Goal, Person, Referral, Setting
@@ -113,6 +114,17 @@ def reminders(session, *, user_id: str | None = None, today: date | None = None,
         result.append(Reminder("residence", valid_until, title, case_id, person_id))
 
     weeks = _setting(session, "reminder_consent_weeks")
+    successor = aliased(Consent)  # a renewed consent (same kind and recipient, running longer) ends the reminder
+    renewed = exists().where(
+        successor.person_id == Consent.person_id,
+        successor.kind == Consent.kind,
+        successor.recipient_provider_id.is_not_distinct_from(Consent.recipient_provider_id),
+        successor.recipient_name.is_not_distinct_from(Consent.recipient_name),
+        successor.revoked_on.is_(None),
+        successor.deleted_at.is_(None),
+        successor.given_on <= today,
+        successor.valid_until.is_(None) | (successor.valid_until > Consent.valid_until),
+    )
     for person_id, case_id, family, given, valid_until in session.execute(
         select(Person.id, open_cases.c.id, Person.family_name, Person.given_names, Consent.valid_until)
         .join(open_cases, open_cases.c.person_id == Person.id)
@@ -122,6 +134,7 @@ def reminders(session, *, user_id: str | None = None, today: date | None = None,
             Consent.deleted_at.is_(None),
             Consent.valid_until.is_not(None),
             Consent.valid_until <= today + timedelta(weeks=weeks),
+            ~renewed,
         )
         .limit(500)
     ):

@@ -1,0 +1,718 @@
+"""The case page: phase bar with the next step, journal (Verlauf), assessment, Hilfeplan and phase history.
+
+Everything is reachable by keyboard; every write goes through the services and reloads only what it changed.
+The journal is a lazily fetching model (``canFetchMore``/``fetchMore``): a case with thousands of entries
+opens with the newest 200.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QMenu,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QTableView,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..db.models import CASE_PHASES
+from ..errors import UserError, ValidationError
+from ..i18n import _, current_language, format_date, languages
+from ..services import cases, journal
+from ..services.codes import code_labels
+from ..services.dates import parse_date
+
+JOURNAL_PAGE = 200
+
+
+def _date_edit(value: date | None = None) -> QLineEdit:
+    edit = QLineEdit(format_date(value or date.today()))
+    edit.setMaxLength(10)
+    edit.setPlaceholderText(_("TT.MM.JJJJ"))
+    return edit
+
+
+def _labelled(form: QFormLayout, text: str, widget: QWidget) -> QWidget:
+    label = QLabel(text)
+    label.setBuddy(widget)
+    widget.setAccessibleName(text.replace("&", "").rstrip(":* "))
+    form.addRow(label, widget)
+    return widget
+
+
+class JournalModel(QAbstractTableModel):
+    HEADERS = ("Datum", "Art", "Dauer", "Eintrag", "vertraulich")
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._ctx = None
+        self._case_id: str | None = None
+        self._rows: list[journal.JournalView] = []
+        self._total = 0
+        self._types: dict[str, str] = {}
+
+    def load(self, ctx, case_id: str, contact_types: dict[str, str]) -> None:
+        self.beginResetModel()
+        self._ctx, self._case_id, self._types = ctx, case_id, contact_types
+        with ctx.read() as session:
+            self._total = journal.journal_count(session, case_id)
+            self._rows = journal.journal(session, case_id, offset=0, limit=JOURNAL_PAGE)
+        self.endResetModel()
+
+    @property
+    def total(self) -> int:
+        return self._total
+
+    def entry(self, row: int) -> journal.JournalView | None:
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def canFetchMore(self, parent=QModelIndex()) -> bool:  # noqa: B008, N802
+        return not parent.isValid() and len(self._rows) < self._total
+
+    def fetchMore(self, parent=QModelIndex()) -> None:  # noqa: B008, N802
+        if parent.isValid() or self._ctx is None:
+            return
+        with self._ctx.read() as session:
+            more = journal.journal(session, self._case_id, offset=len(self._rows), limit=JOURNAL_PAGE)
+        if more:
+            self.beginInsertRows(QModelIndex(), len(self._rows), len(self._rows) + len(more) - 1)
+            self._rows.extend(more)
+            self.endInsertRows()
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        horizontal = orientation == Qt.Orientation.Horizontal
+        if role == Qt.ItemDataRole.DisplayRole and horizontal and 0 <= section < len(self.HEADERS):
+            return _(self.HEADERS[section])
+        return None
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            return None
+        e = self._rows[index.row()]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return e.text[:2000]
+        column = index.column()
+        if column == 0:
+            return format_date(e.entry_date)
+        if column == 1:
+            return self._types.get(e.contact_type or "", e.contact_type or "")
+        if column == 2:
+            return _("{n} Min.").format(n=e.duration_min) if e.duration_min else ""
+        if column == 3:
+            first = e.text.splitlines()[0] if e.text else ""
+            return first[:200]
+        return _("vertraulich") if e.confidential else ""
+
+
+class ClosureDialog(QDialog):
+    """Abschluss: reason from the office's list and a rating of every open goal."""
+
+    def __init__(self, parent, reasons: dict[str, str], open_goals: list[tuple[str, str]]) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(_("Fall abschließen"))
+        form = QFormLayout(self)
+        self.reason = QComboBox()
+        self.reason.addItem(_("– bitte wählen –"), None)
+        for code, label in reasons.items():
+            self.reason.addItem(label, code)
+        _labelled(form, _("&Abschlussgrund*:"), self.reason)
+        self.on = _labelled(form, _("Abgeschlossen &am:"), _date_edit())
+        self.ratings: dict[str, QComboBox] = {}
+        if open_goals:
+            form.addRow(QLabel(_("Wie weit wurden die Ziele erreicht?")))
+        for goal_id, title in open_goals:
+            combo = QComboBox()
+            combo.addItem(_("– bitte bewerten –"), None)
+            for rating in cases.GOAL_RATINGS:
+                combo.addItem(cases.rating_label(rating), rating)
+            label = QLabel(title)
+            label.setTextFormat(Qt.TextFormat.PlainText)
+            label.setWordWrap(True)
+            label.setBuddy(combo)
+            combo.setAccessibleName(_("Bewertung: {goal}").format(goal=title[:80]))
+            form.addRow(label, combo)
+            self.ratings[goal_id] = combo
+        self.note = QPlainTextEdit()
+        self.note.setTabChangesFocus(True)
+        self.note.setFixedHeight(60)
+        _labelled(form, _("&Notiz:"), self.note)
+        self.error = QLabel()
+        self.error.setStyleSheet("color: #b00020;")
+        self.error.setWordWrap(True)
+        form.addRow(self.error)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText(_("Fall &abschließen"))
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(_("Abbrechen"))
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def values(self) -> dict:
+        return {
+            "closure_reason": self.reason.currentData(),
+            "on": self.on.text(),
+            "goal_ratings": {gid: c.currentData() for gid, c in self.ratings.items() if c.currentData()},
+            "note": self.note.toPlainText(),
+        }
+
+
+class CasePage(QWidget):
+    closed = Signal()
+    person_requested = Signal(str)
+    changed = Signal(str)  # case id, after any write
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.ctx = None
+        self.case: cases.CaseView | None = None
+        self._last_deleted: str | None = None
+
+        self.title = QLabel()
+        self.title.setTextFormat(Qt.TextFormat.PlainText)
+        font = self.title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.4)
+        font.setBold(True)
+        self.title.setFont(font)
+        self.phase_bar = QLabel()
+        self.phase_bar.setTextFormat(Qt.TextFormat.PlainText)
+        self.phase_bar.setAccessibleName(_("Phase des Falls"))
+
+        self.next_button = QPushButton()
+        self.next_button.clicked.connect(self.advance)
+        self.phase_button = QPushButton(_("&Phase ändern …"))
+        self.phase_button.setAccessibleName(_("Phase ändern"))
+        self.phase_button.clicked.connect(self.choose_phase)
+        self.close_button = QPushButton(_("Fall a&bschließen …"))
+        self.close_button.setAccessibleName(_("Fall abschließen"))
+        self.close_button.clicked.connect(self.close_case)
+        self.reopen_button = QPushButton(_("&Wieder öffnen"))
+        self.reopen_button.setAccessibleName(_("Fall wieder öffnen"))
+        self.reopen_button.clicked.connect(self.reopen)
+        self.person_button = QPushButton(_("&Person anzeigen"))
+        self.person_button.setAccessibleName(_("Person dieses Falls anzeigen"))
+        self.person_button.clicked.connect(lambda: self.case and self.person_requested.emit(self.case.person_id))
+        self.back_button = QPushButton(_("&Zurück"))
+        self.back_button.setAccessibleName(_("Zurück"))
+        self.back_button.clicked.connect(self.closed)
+        for button in (self.next_button, self.phase_button, self.close_button, self.reopen_button):
+            button.setAutoDefault(False)
+
+        actions = QHBoxLayout()
+        actions.addWidget(self.back_button)
+        actions.addWidget(self.person_button)
+        actions.addStretch(1)
+        actions.addWidget(self.phase_button)
+        actions.addWidget(self.reopen_button)
+        actions.addWidget(self.close_button)
+        actions.addWidget(self.next_button)
+
+        self.tabs = QTabWidget()
+        self.tabs.setAccessibleName(_("Bereiche der Fallakte"))
+        self.tabs.addTab(self._journal_tab(), _("&Verlauf"))
+        self.tabs.addTab(self._assessment_tab(), _("A&ssessment"))
+        self.tabs.addTab(self._plan_tab(), _("&Hilfeplan"))
+        self.tabs.addTab(self._history_tab(), _("Phasen&verlauf"))
+
+        self.status = QLabel()
+        self.status.setAccessibleName(_("Status"))
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
+        layout.addWidget(self.phase_bar)
+        layout.addLayout(actions)
+        layout.addWidget(self.tabs, 1)
+        layout.addWidget(self.status)
+        undo = QShortcut(QKeySequence.StandardKey.Undo, self)
+        undo.activated.connect(self.undo_delete)
+
+    # --- tabs ------------------------------------------------------------------------------------------
+
+    def _journal_tab(self) -> QWidget:
+        tab = QWidget()
+        form = QFormLayout()
+        self.entry_date = _labelled(form, _("&Datum:"), _date_edit())
+        self.entry_type = _labelled(form, _("&Kontaktart:"), QComboBox())
+        duration = QSpinBox()
+        duration.setRange(0, 1440)
+        duration.setSingleStep(15)
+        duration.setSuffix(_(" Min."))
+        self.entry_duration = _labelled(form, _("Da&uer:"), duration)
+        self.entry_language = _labelled(form, _("Dolmetschung in:"), QComboBox())
+        self.entry_confidential = QCheckBox(_("vertraulich / &anvertraut (erscheint in keinem Export, Bericht oder Brief)"))
+        self.entry_confidential.setAccessibleName(_("vertraulich / anvertraut"))
+        form.addRow("", self.entry_confidential)
+        self.entry_text = QPlainTextEdit()
+        self.entry_text.setTabChangesFocus(True)
+        self.entry_text.setFixedHeight(80)
+        _labelled(form, _("&Eintrag*:"), self.entry_text)
+        self.entry_error = QLabel()
+        self.entry_error.setStyleSheet("color: #b00020;")
+        form.addRow("", self.entry_error)
+        save = QPushButton(_("Eintrag &speichern"))
+        save.setAccessibleName(_("Verlaufseintrag speichern"))
+        save.clicked.connect(self.save_entry)
+        delete = QPushButton(_("Eintrag &löschen"))
+        delete.setAccessibleName(_("Ausgewählten Verlaufseintrag löschen"))
+        delete.clicked.connect(self.delete_entry)
+        self.undo_button = QPushButton(_("&Rückgängig"))
+        self.undo_button.setAccessibleName(_("Löschen rückgängig machen"))
+        self.undo_button.clicked.connect(self.undo_delete)
+        self.undo_button.setVisible(False)
+        row = QHBoxLayout()
+        row.addWidget(save)
+        row.addStretch(1)
+        row.addWidget(self.undo_button)
+        row.addWidget(delete)
+
+        self.journal_model = JournalModel(self)
+        self.journal_view = QTableView()
+        self.journal_view.setModel(self.journal_model)
+        self.journal_view.setAccessibleName(_("Verlaufseinträge"))
+        self.journal_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.journal_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.journal_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.journal_view.setTabKeyNavigation(False)
+        self.journal_view.verticalHeader().setVisible(False)
+        header = self.journal_view.horizontalHeader()
+        for column in (0, 1, 2, 4):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.journal_view.setWordWrap(False)
+        self.journal_count = QLabel()
+
+        layout = QVBoxLayout(tab)
+        layout.addLayout(form)
+        layout.addLayout(row)
+        layout.addWidget(self.journal_view, 1)
+        layout.addWidget(self.journal_count)
+        return tab
+
+    def _assessment_tab(self) -> QWidget:
+        tab = QWidget()
+        self.assessment_table = QTableWidget(0, 6)
+        self.assessment_table.setAccessibleName(_("Assessment nach Lebensbereichen"))
+        self.assessment_table.setHorizontalHeaderLabels(
+            [_("Lebensbereich"), _("Handlungsbedarf"), _("Priorität"), _("Situation"), _("Ressourcen"), _("Bedarf")]
+        )
+        self.assessment_table.verticalHeader().setVisible(False)
+        header = self.assessment_table.horizontalHeader()
+        for column in (3, 4, 5):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
+        save = QPushButton(_("Assessment &speichern"))
+        save.setAccessibleName(_("Assessment speichern"))
+        save.clicked.connect(self.save_assessment)
+        hint = QLabel(_("Nur ausgefüllte Lebensbereiche werden gespeichert. Texte mit Doppelklick oder F2 bearbeiten."))
+        hint.setWordWrap(True)
+        layout = QVBoxLayout(tab)
+        layout.addWidget(hint)
+        layout.addWidget(self.assessment_table, 1)
+        layout.addWidget(save, 0, Qt.AlignmentFlag.AlignRight)
+        return tab
+
+    def _plan_tab(self) -> QWidget:
+        tab = QWidget()
+        self.plan_tree = QTreeWidget()
+        self.plan_tree.setAccessibleName(_("Ziele und Schritte"))
+        self.plan_tree.setHeaderLabels([_("Ziel / Schritt"), _("Wer"), _("Bis / Überprüfung"), _("Stand")])
+        self.plan_tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column in (1, 2, 3):
+            self.plan_tree.header().setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+
+        goal_form = QFormLayout()
+        self.goal_title = _labelled(goal_form, _("Neues &Ziel:"), QLineEdit())
+        self.goal_title.setMaxLength(300)
+        self.goal_area = _labelled(goal_form, _("Lebens&bereich:"), QComboBox())
+        self.goal_review = _labelled(goal_form, _("Überprüfung a&m:"), QLineEdit())
+        self.goal_review.setPlaceholderText(_("TT.MM.JJJJ (optional)"))
+        add_goal = QPushButton(_("Ziel &hinzufügen"))
+        add_goal.setAccessibleName(_("Ziel hinzufügen"))
+        add_goal.clicked.connect(self.add_goal)
+        goal_form.addRow("", add_goal)
+
+        step_form = QFormLayout()
+        self.step_text = _labelled(step_form, _("Neuer Sc&hritt (zum gewählten Ziel):"), QLineEdit())
+        self.step_who = QComboBox()
+        for code, label in (("client", _("Klient*in")), ("case_manager", _("Case Manager/in")), ("other", _("andere Stelle"))):
+            self.step_who.addItem(label, code)
+        _labelled(step_form, _("&Wer:"), self.step_who)
+        self.step_due = _labelled(step_form, _("Bis &wann:"), QLineEdit())
+        self.step_due.setPlaceholderText(_("TT.MM.JJJJ (optional)"))
+        add_step = QPushButton(_("Schritt hin&zufügen"))
+        add_step.setAccessibleName(_("Schritt hinzufügen"))
+        add_step.clicked.connect(self.add_step)
+        done = QPushButton(_("Schritt &erledigt"))
+        done.setAccessibleName(_("Gewählten Schritt als erledigt markieren"))
+        done.clicked.connect(self.complete_step)
+        buttons = QHBoxLayout()
+        buttons.addWidget(add_step)
+        buttons.addWidget(done)
+        step_form.addRow("", buttons)
+        self.plan_error = QLabel()
+        self.plan_error.setStyleSheet("color: #b00020;")
+
+        forms = QHBoxLayout()
+        forms.addLayout(goal_form, 1)
+        forms.addLayout(step_form, 1)
+        layout = QVBoxLayout(tab)
+        layout.addWidget(self.plan_tree, 1)
+        layout.addLayout(forms)
+        layout.addWidget(self.plan_error)
+        return tab
+
+    def _history_tab(self) -> QWidget:
+        tab = QWidget()
+        self.history_list = QListWidget()
+        self.history_list.setAccessibleName(_("Phasenverlauf"))
+        layout = QVBoxLayout(tab)
+        layout.addWidget(self.history_list)
+        return tab
+
+    # --- loading ---------------------------------------------------------------------------------------
+
+    def set_context(self, ctx) -> None:
+        self.ctx = ctx
+        lang = current_language()
+        with ctx.read() as session:
+            self._contact_types = code_labels(session, "contact_type", lang)
+            self._life_areas = code_labels(session, "life_area", lang)
+            self._closure_reasons = code_labels(session, "closure_reason", lang)
+        self.entry_type.clear()
+        for code, label in self._contact_types.items():
+            self.entry_type.addItem(label, code)
+        self.entry_language.clear()
+        self.entry_language.addItem(_("– keine –"), None)
+        for code, name in languages(lang).items():
+            self.entry_language.addItem(name, code)
+        self.goal_area.clear()
+        self.goal_area.addItem(_("– keiner –"), None)
+        for code, label in self._life_areas.items():
+            self.goal_area.addItem(label, code)
+
+    def load(self, case_id: str) -> None:
+        self.case = cases.get_case(self.ctx, case_id)
+        self._show_header()
+        self.journal_model.load(self.ctx, case_id, self._contact_types)
+        self._update_journal_count()
+        self._load_assessment()
+        self._load_plan()
+        self._load_history()
+        self.status.clear()
+
+    def _show_header(self) -> None:
+        c = self.case
+        self.title.setText(f"{c.file_number} · {c.person_name}")
+        parts = []
+        for phase in CASE_PHASES:
+            label = cases.phase_label(phase)
+            parts.append(f"[ {label} ]" if phase == c.phase else label)
+        self.phase_bar.setText("  →  ".join(parts))
+        self.phase_bar.setAccessibleDescription(_("Aktuelle Phase: {phase}").format(phase=cases.phase_label(c.phase)))
+        closed = c.phase == "closed"
+        index = CASE_PHASES.index(c.phase)
+        following = CASE_PHASES[index + 1] if index + 1 < len(CASE_PHASES) - 1 else None
+        self.next_button.setVisible(not closed and following is not None)
+        if following:
+            self.next_button.setText(_("&Weiter zu: {phase}").format(phase=cases.phase_label(following)))
+            self.next_button.setAccessibleName(_("Weiter zur Phase {phase}").format(phase=cases.phase_label(following)))
+        self.close_button.setVisible(not closed)
+        self.phase_button.setVisible(not closed)
+        self.reopen_button.setVisible(closed)
+        if closed:
+            reason = self._closure_reasons.get(c.closure_reason or "", c.closure_reason or "")
+            self.phase_bar.setText(
+                self.phase_bar.text() + "   " + _("abgeschlossen am {date}: {reason}").format(
+                    date=format_date(c.closed_on), reason=reason
+                )
+            )
+
+    def _update_journal_count(self) -> None:
+        n = self.journal_model.total
+        self.journal_count.setText(_("{n} Einträge").format(n=n) if n != 1 else _("1 Eintrag"))
+
+    def _load_assessment(self) -> None:
+        with self.ctx.read() as session:
+            rows = {a.life_area: a for a in journal.assessments(session, self.case.id)}
+        table = self.assessment_table
+        table.setRowCount(len(self._life_areas))
+        for row, (code, label) in enumerate(self._life_areas.items()):
+            a = rows.get(code)
+            item = QTableWidgetItem(label)
+            item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+            item.setData(Qt.ItemDataRole.UserRole, code)
+            table.setItem(row, 0, item)
+            need = QComboBox()
+            for value, text in ((None, "–"), (0, _("kein")), (1, _("gering")), (2, _("mittel")), (3, _("dringend"))):
+                need.addItem(text, value)
+            need.setCurrentIndex(max(0, need.findData(a.need_level if a else None)))
+            need.setAccessibleName(_("Handlungsbedarf {area}").format(area=label))
+            table.setCellWidget(row, 1, need)
+            priority = QComboBox()
+            for value, text in ((None, "–"), (1, _("hoch")), (2, _("mittel")), (3, _("niedrig"))):
+                priority.addItem(text, value)
+            priority.setCurrentIndex(max(0, priority.findData(a.priority if a else None)))
+            priority.setAccessibleName(_("Priorität {area}").format(area=label))
+            table.setCellWidget(row, 2, priority)
+            for column, value in ((3, a.situation if a else ""), (4, a.resources if a else ""), (5, a.needs if a else "")):
+                table.setItem(row, column, QTableWidgetItem(value or ""))
+
+    def _load_plan(self) -> None:
+        self.plan_tree.clear()
+        who = {"client": _("Klient*in"), "case_manager": _("Case Manager/in"), "other": _("andere Stelle")}
+        with self.ctx.read() as session:
+            plan = journal.goals(session, self.case.id)
+        for goal, steps in plan:
+            state = cases.rating_label(goal.status) if goal.status != "open" else _("offen")
+            item = QTreeWidgetItem([goal.title, "", format_date(goal.review_on), state])
+            item.setData(0, Qt.ItemDataRole.UserRole, ("goal", goal.id))
+            for step in steps:
+                child = QTreeWidgetItem(
+                    [
+                        step.description,
+                        who.get(step.responsible, step.responsible),
+                        format_date(step.due_on),
+                        _("erledigt am {date}").format(date=format_date(step.done_on)) if step.done_on else _("offen"),
+                    ]
+                )
+                child.setData(0, Qt.ItemDataRole.UserRole, ("step", step.id))
+                item.addChild(child)
+            self.plan_tree.addTopLevelItem(item)
+            item.setExpanded(True)
+
+    def _load_history(self) -> None:
+        self.history_list.clear()
+        for change in self.case.history:
+            before = cases.phase_label(change.from_phase) if change.from_phase else _("neu")
+            text = f"{format_date(change.changed_on)}: {before} → {cases.phase_label(change.to_phase)}"
+            if change.note:
+                text += f" ({change.note})"
+            self.history_list.addItem(text)
+
+    # --- actions ---------------------------------------------------------------------------------------
+
+    def _fail(self, exc: UserError) -> None:
+        QMessageBox.warning(self, _("Fallakte"), exc.message)
+
+    def _phase_change(self, to_phase: str, **kwargs) -> bool:
+        try:
+            self.case = cases.change_phase(self.ctx, self.case.id, to_phase, expected_version=self.case.version, **kwargs)
+        except UserError as exc:
+            self._fail(exc)
+            return False
+        self.load(self.case.id)
+        self.status.setText(_("Phase geändert: {phase}").format(phase=cases.phase_label(to_phase)))
+        self.changed.emit(self.case.id)
+        return True
+
+    def advance(self) -> None:
+        index = CASE_PHASES.index(self.case.phase)
+        if index + 1 < len(CASE_PHASES) - 1:
+            self._phase_change(CASE_PHASES[index + 1])
+
+    def choose_phase(self) -> None:
+        menu = QMenu(self)
+        index = CASE_PHASES.index(self.case.phase)
+        for phase in CASE_PHASES[: index]:
+            action = menu.addAction(_("Zurück zu: {phase}").format(phase=cases.phase_label(phase)))
+            action.triggered.connect(lambda _c=False, p=phase: self._phase_change(p, note=_("zurückgesetzt")))
+        if index + 1 < len(CASE_PHASES) - 1:
+            following = CASE_PHASES[index + 1]
+            action = menu.addAction(_("Weiter zu: {phase}").format(phase=cases.phase_label(following)))
+            action.triggered.connect(lambda _c=False, p=following: self._phase_change(p))
+        menu.exec(self.phase_button.mapToGlobal(self.phase_button.rect().bottomLeft()))
+
+    def close_case(self) -> None:
+        with self.ctx.read() as session:
+            open_goals = [(g.id, g.title) for g, _steps in journal.goals(session, self.case.id) if g.status == "open"]
+        dialog = ClosureDialog(self, self._closure_reasons, open_goals)
+        while dialog.exec() == QDialog.DialogCode.Accepted:
+            values = dialog.values()
+            try:
+                on = parse_date(values["on"], allow_future=False)
+                self.case = cases.change_phase(
+                    self.ctx, self.case.id, "closed", on=on, closure_reason=values["closure_reason"],
+                    goal_ratings=values["goal_ratings"], note=values["note"], expected_version=self.case.version,
+                )  # fmt: skip
+            except ValidationError as exc:
+                dialog.error.setText(" ".join(exc.field_errors.values()))
+                continue
+            except UserError as exc:
+                dialog.error.setText(exc.message)
+                continue
+            self.load(self.case.id)
+            self.status.setText(_("Der Fall ist abgeschlossen."))
+            self.changed.emit(self.case.id)
+            return
+
+    def reopen(self) -> None:
+        try:
+            self.case = cases.reopen_case(self.ctx, self.case.id)
+        except UserError as exc:
+            self._fail(exc)
+            return
+        self.load(self.case.id)
+        self.status.setText(_("Der Fall ist wieder geöffnet."))
+        self.changed.emit(self.case.id)
+
+    def save_entry(self) -> None:
+        try:
+            on = parse_date(self.entry_date.text(), allow_future=False)
+            journal.add_journal_entry(
+                self.ctx, self.case.id, text=self.entry_text.toPlainText(), entry_date=on,
+                contact_type=self.entry_type.currentData(), duration_min=self.entry_duration.value() or None,
+                interpreter_language=self.entry_language.currentData(),
+                confidential=self.entry_confidential.isChecked(),
+            )  # fmt: skip
+        except ValidationError as exc:
+            self.entry_error.setText(" ".join(exc.field_errors.values()))
+            return
+        except UserError as exc:
+            self.entry_error.setText(exc.message)
+            return
+        self.entry_error.clear()
+        self.entry_text.clear()
+        self.entry_confidential.setChecked(False)
+        self.entry_duration.setValue(0)
+        self.journal_model.load(self.ctx, self.case.id, self._contact_types)
+        self._update_journal_count()
+        self.status.setText(_("Eintrag gespeichert."))
+        self.changed.emit(self.case.id)
+
+    def delete_entry(self) -> None:
+        entry = self.journal_model.entry(self.journal_view.currentIndex().row())
+        if entry is None:
+            self.status.setText(_("Bitte zuerst einen Eintrag auswählen."))
+            return
+        if entry.system_generated:
+            self.status.setText(_("Automatische Einträge (z. B. Fallübergabe) können nicht gelöscht werden."))
+            return
+        try:
+            journal.delete_journal_entry(self.ctx, entry.id)
+        except UserError as exc:
+            self._fail(exc)
+            return
+        self._last_deleted = entry.id
+        self.undo_button.setVisible(True)
+        self.journal_model.load(self.ctx, self.case.id, self._contact_types)
+        self._update_journal_count()
+        self.status.setText(_("Eintrag gelöscht. Rückgängig mit Strg+Z."))
+
+    def undo_delete(self) -> None:
+        if not self._last_deleted:
+            return
+        try:
+            journal.restore_journal_entry(self.ctx, self._last_deleted)
+        except UserError as exc:
+            self._fail(exc)
+            return
+        self._last_deleted = None
+        self.undo_button.setVisible(False)
+        self.journal_model.load(self.ctx, self.case.id, self._contact_types)
+        self._update_journal_count()
+        self.status.setText(_("Eintrag wiederhergestellt."))
+
+    def save_assessment(self) -> None:
+        table = self.assessment_table
+        saved = 0
+        for row in range(table.rowCount()):
+            code = table.item(row, 0).data(Qt.ItemDataRole.UserRole)
+            need = table.cellWidget(row, 1).currentData()
+            priority = table.cellWidget(row, 2).currentData()
+            texts = [(table.item(row, c).text() if table.item(row, c) else "") for c in (3, 4, 5)]
+            if need is None and priority is None and not any(t.strip() for t in texts):
+                continue
+            try:
+                journal.set_assessment(
+                    self.ctx, self.case.id, code, situation=texts[0], resources=texts[1], needs=texts[2],
+                    priority=priority, need_level=need,
+                )  # fmt: skip
+            except UserError as exc:
+                self._fail(exc)
+                return
+            saved += 1
+        self.status.setText(_("Assessment gespeichert ({n} Lebensbereiche).").format(n=saved))
+        self.changed.emit(self.case.id)
+
+    def _selected_plan_item(self) -> tuple[str, str] | None:
+        item = self.plan_tree.currentItem()
+        return item.data(0, Qt.ItemDataRole.UserRole) if item else None
+
+    def add_goal(self) -> None:
+        try:
+            review = parse_date(self.goal_review.text())
+            journal.add_goal(self.ctx, self.case.id, self.goal_title.text(), life_area=self.goal_area.currentData(), review_on=review)
+        except ValidationError as exc:
+            self.plan_error.setText(" ".join(exc.field_errors.values()))
+            return
+        except UserError as exc:
+            self.plan_error.setText(exc.message)
+            return
+        self.plan_error.clear()
+        self.goal_title.clear()
+        self.goal_review.clear()
+        self._load_plan()
+        self.status.setText(_("Ziel hinzugefügt."))
+        self.changed.emit(self.case.id)
+
+    def add_step(self) -> None:
+        selected = self._selected_plan_item()
+        if selected is None:
+            self.plan_error.setText(_("Bitte zuerst das Ziel auswählen, zu dem der Schritt gehört."))
+            return
+        kind, item_id = selected
+        if kind == "step":
+            item_id = self.plan_tree.currentItem().parent().data(0, Qt.ItemDataRole.UserRole)[1]
+        try:
+            due = parse_date(self.step_due.text())
+            journal.add_step(self.ctx, item_id, self.step_text.text(), responsible=self.step_who.currentData(), due_on=due)
+        except ValidationError as exc:
+            self.plan_error.setText(" ".join(exc.field_errors.values()))
+            return
+        except UserError as exc:
+            self.plan_error.setText(exc.message)
+            return
+        self.plan_error.clear()
+        self.step_text.clear()
+        self.step_due.clear()
+        self._load_plan()
+        self.status.setText(_("Schritt hinzugefügt."))
+
+    def complete_step(self) -> None:
+        selected = self._selected_plan_item()
+        if selected is None or selected[0] != "step":
+            self.plan_error.setText(_("Bitte zuerst einen Schritt auswählen."))
+            return
+        try:
+            journal.complete_step(self.ctx, selected[1])
+        except UserError as exc:
+            self._fail(exc)
+            return
+        self._load_plan()
+        self.status.setText(_("Schritt erledigt."))
