@@ -334,9 +334,9 @@ def cmd_case(args) -> int:
         if args.case_command == "open":
             opened_on = parse_date(args.opened_on, allow_future=False)
             consent_on = parse_date(args.consent_on, allow_future=False)
-            view = cases.open_case(ctx, args.person_id, access_channel=args.access_channel, opened_on=opened_on)
-            if consent_on is not None:
-                cases.record_consent(ctx, args.person_id, given_on=consent_on, case_id=view.id)
+            view = cases.open_case(
+                ctx, args.person_id, access_channel=args.access_channel, opened_on=opened_on, consent_on=consent_on
+            )
         elif args.case_command == "phase":
             ratings = {}
             for item in args.rate or []:

@@ -250,7 +250,12 @@ def test_closing_needs_every_open_goal_rated(ctx):
 
     with pytest.raises(ValidationError) as info:
         cases.change_phase(
-            ctx, view.id, "closed", on=date(2026, 3, 1), closure_reason="ziele_erreicht", goal_ratings={g1: "achieved"}
+            ctx,
+            view.id,
+            "closed",
+            on=date(2026, 3, 1),
+            closure_reason="ziele_erreicht",
+            goal_ratings={g1: "achieved"},
         )
     assert "jedes Ziel" in str(info.value)
     assert "1 offen" in str(info.value)
@@ -312,7 +317,12 @@ def test_reopen_returns_to_phase_before_closure(ctx):
     view = open_with_consent(ctx)
     (goal_id,) = to_implementation(ctx, view.id)
     cases.change_phase(
-        ctx, view.id, "closed", on=date(2026, 3, 1), closure_reason="ziele_erreicht", goal_ratings={goal_id: "achieved"}
+        ctx,
+        view.id,
+        "closed",
+        on=date(2026, 3, 1),
+        closure_reason="ziele_erreicht",
+        goal_ratings={goal_id: "achieved"},
     )
     reopened = cases.reopen_case(ctx, view.id, on=date(2026, 4, 1))
     assert reopened.phase == "implementation"

@@ -67,7 +67,16 @@ def world(tmp_path_factory):
         "--birth-date", "12.05.1990", "--json",
     )["id"]  # fmt: skip
     opened = ok_json(
-        "--db", db, "case", "open", person_id, "--consent-on", TODAY, "--access-channel", "jobcenter", "--json"
+        "--db",
+        db,
+        "case",
+        "open",
+        person_id,
+        "--consent-on",
+        TODAY,
+        "--access-channel",
+        "jobcenter",
+        "--json",
     )
     assessed = ok_json("--db", db, "case", "phase", opened["id"], "assessment", "--json")
     return {"db": db, "person_id": person_id, "opened": opened, "assessed": assessed}
@@ -100,7 +109,9 @@ def test_cases_json(world):
     assert row["case_manager"] is None  # local single user, no accounts yet
     assert ok_json("--db", world["db"], "cases", "--phase", "open", "--json")[0]["id"] == row["id"]
     assert ok_json("--db", world["db"], "cases", "--phase", "closed", "--json") == []
-    assert ok_json("--db", world["db"], "cases", "--person", world["person_id"], "--json")[0]["id"] == row["id"]
+    assert (
+        ok_json("--db", world["db"], "cases", "--person", world["person_id"], "--json")[0]["id"] == row["id"]
+    )
 
 
 def test_cases_text_output(world):

@@ -16,7 +16,9 @@ OPENED = date(2026, 1, 5)
 
 def make_person(ctx, family: str, given: str = "", **values) -> str:
     return persons.create_person(
-        ctx, {"family_name": family, "given_names": given, "birth_date": "1985", **values}, allow_duplicate=True
+        ctx,
+        {"family_name": family, "given_names": given, "birth_date": "1985", **values},
+        allow_duplicate=True,
     ).id
 
 
@@ -28,7 +30,12 @@ def close(ctx, case_id: str) -> None:
     with ctx.read() as session:
         goal_ids = [g.id for g, _steps in journal.goals(session, case_id)]
     cases.change_phase(
-        ctx, case_id, "closed", on=TODAY, closure_reason="wegzug", goal_ratings=dict.fromkeys(goal_ids, "partly")
+        ctx,
+        case_id,
+        "closed",
+        on=TODAY,
+        closure_reason="wegzug",
+        goal_ratings=dict.fromkeys(goal_ids, "partly"),
     )
 
 
@@ -59,7 +66,9 @@ def of_kind(items, kind: str):
 
 def test_add_and_complete_follow_up(ctx):
     case_id = open_case(ctx, make_person(ctx, "Haddad", "Rania"))
-    overdue = followups.add_follow_up(ctx, "Bescheid Jobcenter nachfragen", TODAY - timedelta(days=3), case_id=case_id)
+    overdue = followups.add_follow_up(
+        ctx, "Bescheid Jobcenter nachfragen", TODAY - timedelta(days=3), case_id=case_id
+    )
     due = followups.add_follow_up(ctx, "  Kursbeginn prüfen  ", TODAY + timedelta(days=5), case_id=case_id)
     later = followups.add_follow_up(ctx, "Jahresgespräch", TODAY + timedelta(days=60))
     general = followups.add_follow_up(ctx, "Teamsitzung vorbereiten", TODAY)  # without a case
@@ -145,13 +154,17 @@ def test_residence_status_expiring_only_for_open_cases(ctx):
 def test_consent_expiring(ctx):
     person = make_person(ctx, "Haddad", "Rania")
     case_id = open_case(ctx, person)
-    cases.record_consent(ctx, person, given_on=OPENED, valid_until=TODAY + timedelta(days=10), case_id=case_id)
+    cases.record_consent(
+        ctx, person, given_on=OPENED, valid_until=TODAY + timedelta(days=10), case_id=case_id
+    )
     other = make_person(ctx, "Okonkwo", "Chidi")
     open_case(ctx, other)
     cases.record_consent(ctx, other, given_on=OPENED, valid_until=TODAY + timedelta(days=100))
 
     found = of_kind(reminders(ctx), "consent")
-    assert [(r.person_id, r.case_id, r.due_on) for r in found] == [(person, case_id, TODAY + timedelta(days=10))]
+    assert [(r.person_id, r.case_id, r.due_on) for r in found] == [
+        (person, case_id, TODAY + timedelta(days=10))
+    ]
     assert "Einwilligung läuft ab" in found[0].title
 
     set_setting(ctx, "reminder_consent_weeks", 1)
@@ -161,11 +174,15 @@ def test_consent_expiring(ctx):
 def test_renewed_consent_ends_the_reminder(ctx):
     person = make_person(ctx, "Haddad", "Rania")
     case_id = open_case(ctx, person)
-    cases.record_consent(ctx, person, given_on=OPENED, valid_until=TODAY - timedelta(days=30), case_id=case_id)
+    cases.record_consent(
+        ctx, person, given_on=OPENED, valid_until=TODAY - timedelta(days=30), case_id=case_id
+    )
     assert [r.due_on for r in of_kind(reminders(ctx), "consent")] == [TODAY - timedelta(days=30)]
 
     # renewed for a short time only: the old one is silenced, the new one reminds in its turn
-    cases.record_consent(ctx, person, given_on=TODAY - timedelta(days=31), valid_until=TODAY + timedelta(days=7))
+    cases.record_consent(
+        ctx, person, given_on=TODAY - timedelta(days=31), valid_until=TODAY + timedelta(days=7)
+    )
     assert [r.due_on for r in of_kind(reminders(ctx), "consent")] == [TODAY + timedelta(days=7)]
 
     # renewed without end date: nothing left to remind of
@@ -198,7 +215,9 @@ def test_referrals_without_feedback(ctx):
     assert waiting
 
     found = of_kind(reminders(ctx), "referral")
-    assert [(r.case_id, r.person_id, r.due_on) for r in found] == [(case_id, person, TODAY - timedelta(days=9))]
+    assert [(r.case_id, r.person_id, r.due_on) for r in found] == [
+        (case_id, person, TODAY - timedelta(days=9))
+    ]
     assert "Keine Rückmeldung" in found[0].title and "Haddad, Rania" in found[0].title
 
     set_setting(ctx, "referral_feedback_days", 60)

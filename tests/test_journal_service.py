@@ -87,7 +87,9 @@ def test_add_entry_unknown_case(ctx):
 
 
 def test_confidential_entries_never_shareable(ctx, case):
-    public = journal.add_journal_entry(ctx, case.id, text="Termin beim Jobcenter vereinbart", entry_date=date(2026, 1, 7))
+    public = journal.add_journal_entry(
+        ctx, case.id, text="Termin beim Jobcenter vereinbart", entry_date=date(2026, 1, 7)
+    )
     secret = journal.add_journal_entry(
         ctx, case.id, text="Anvertraut: Gewalterfahrung", entry_date=date(2026, 1, 8), confidential=True
     )
@@ -241,7 +243,12 @@ def test_add_goal_validation(ctx, case):
 
 def test_goals_and_steps(ctx, case):
     g1 = journal.add_goal(
-        ctx, case.id, " Deutschkurs B1 ", life_area="sprache", agreed_on=date(2026, 2, 1), review_on=date(2026, 2, 1)
+        ctx,
+        case.id,
+        " Deutschkurs B1 ",
+        life_area="sprache",
+        agreed_on=date(2026, 2, 1),
+        review_on=date(2026, 2, 1),
     )
     g2 = journal.add_goal(ctx, case.id, "Wohnung finden", agreed_on=date(2026, 2, 1))
 
@@ -254,7 +261,9 @@ def test_goals_and_steps(ctx, case):
 
     s1 = journal.add_step(ctx, g1, "Beim Kursträger anmelden", responsible="client", due_on=date(2026, 2, 15))
     s2 = journal.add_step(ctx, g1, "BAMF-Berechtigung beantragen", responsible="case_manager")
-    s3 = journal.add_step(ctx, g1, "Kinderbetreuung klären", responsible="other", responsible_note="Jugendamt")
+    s3 = journal.add_step(
+        ctx, g1, "Kinderbetreuung klären", responsible="other", responsible_note="Jugendamt"
+    )
 
     journal.complete_step(ctx, s1, done_on=date(2026, 2, 10))
     journal.complete_step(ctx, s2)
@@ -264,7 +273,12 @@ def test_goals_and_steps(ctx, case):
     with ctx.read() as session:
         plan = journal.goals(session, case.id)
         result = [
-            (goal.id, goal.title, goal.status, [(s.id, s.responsible, s.responsible_note, s.done_on) for s in steps])
+            (
+                goal.id,
+                goal.title,
+                goal.status,
+                [(s.id, s.responsible, s.responsible_note, s.done_on) for s in steps],
+            )
             for goal, steps in plan
         ]
     assert result == [
@@ -298,5 +312,9 @@ def test_structural_findings(ctx, case):
     )  # fmt: skip
     with ctx.read() as session:
         row = session.get(StructuralFinding, finding_id)
-        assert (row.category, row.case_id, row.observed_on) == ("wartezeiten_behoerde", case.id, date(2026, 2, 3))
+        assert (row.category, row.case_id, row.observed_on) == (
+            "wartezeiten_behoerde",
+            case.id,
+            date(2026, 2, 3),
+        )
     assert count(ctx, AuditEvent, AuditEvent.entity_id == finding_id, AuditEvent.action == "create") == 1

@@ -213,8 +213,11 @@ def open_case(
     case_manager_id: str | None = None,
     opened_on: date | None = None,
     eligibility: dict | None = None,
+    consent_on: date | None = None,
+    consent_form: str = "written",
 ) -> CaseView:
-    """Open a case in phase Klärung with the next file number."""
+    """Open a case in phase Klärung with the next file number; with ``consent_on`` the consent to case
+    management is recorded in the same transaction."""
     opened_on = opened_on or date.today()
     if opened_on > date.today():
         raise ValidationError({"opened_on": _("Ein Fall kann nicht in der Zukunft eröffnet werden.")})
@@ -244,6 +247,8 @@ def open_case(
                 case_id=case.id, from_phase=None, to_phase="intake", changed_on=opened_on, changed_by=ctx.actor.user_id
             )
         )
+        if consent_on is not None:
+            _add_consent(session, person_id, case.id, consent_on, consent_form, True, None)
         reindex_persons(session, [person_id])
         audit.record(session, "create", entity_type="case", entity_id=case.id, person_id=person_id, case_id=case.id)
         session.flush()
@@ -333,6 +338,11 @@ def change_phase(
             raise ValidationError({"on": _("Das Datum liegt vor der Eröffnung des Falls.")})
         if on > date.today():
             raise ValidationError({"on": _("Ein Phasenwechsel kann nicht in der Zukunft liegen.")})
+        last = session.scalar(select(func.max(CasePhaseChange.changed_on)).where(CasePhaseChange.case_id == case.id))
+        if last is not None and on < last:
+            raise ValidationError(
+                {"on": _("Das Datum liegt vor dem letzten Phasenwechsel ({date}).").format(date=last.strftime("%d.%m.%Y"))}
+            )
         order = CASE_PHASES.index
         if to_phase != "closed" and order(to_phase) > order(current) + 1:
             raise UserError(
@@ -413,6 +423,8 @@ def reopen_case(ctx: ServiceContext, case_id: str, *, note: str | None = None, o
         case = _load_case(session, case_id)
         if case.phase != "closed":
             raise UserError(_("Der Fall ist nicht abgeschlossen."))
+        if on > date.today() or (case.closed_on is not None and on < case.closed_on):
+            raise ValidationError({"on": _("Das Datum muss zwischen Abschluss und heute liegen.")})
         before = session.scalar(
             select(CasePhaseChange.from_phase)
             .where(CasePhaseChange.case_id == case.id, CasePhaseChange.to_phase == "closed")
@@ -521,28 +533,30 @@ def record_consent(
     valid_until: date | None = None,
 ) -> str:
     """Record that the person was informed and consented to case management (Art. 6, 9 DSGVO)."""
+    with ctx.write() as session:
+        person = session.get(Person, person_id)
+        if person is None or person.deleted_at is not None:
+            raise NotFoundError(_("Keine Person mit dieser Kennung gefunden."))
+        return _add_consent(session, person_id, case_id, given_on, form, includes_special_categories, valid_until)
+
+
+def _add_consent(session, person_id, case_id, given_on, form, includes_special_categories, valid_until) -> str:
     if form not in ("written", "oral", "electronic"):
         raise ValidationError({"form": _("Form der Einwilligung: schriftlich, mündlich oder elektronisch.")})
     if given_on > date.today():
         raise ValidationError({"given_on": _("Eine Einwilligung kann nicht in der Zukunft liegen.")})
     if valid_until is not None and valid_until < given_on:
         raise ValidationError({"valid_until": _("„gültig bis“ liegt vor dem Datum der Einwilligung.")})
-    with ctx.write() as session:
-        person = session.get(Person, person_id)
-        if person is None or person.deleted_at is not None:
-            raise NotFoundError(_("Keine Person mit dieser Kennung gefunden."))
-        consent = Consent(
-            person_id=person_id,
-            case_id=case_id,
-            kind="case_management",
-            form=form,
-            given_on=given_on,
-            valid_until=valid_until,
-            includes_special_categories=includes_special_categories,
-        )
-        session.add(consent)
-        session.flush()
-        audit.record(
-            session, "create", entity_type="consent", entity_id=consent.id, person_id=person_id, case_id=case_id
-        )
-        return consent.id
+    consent = Consent(
+        person_id=person_id,
+        case_id=case_id,
+        kind="case_management",
+        form=form,
+        given_on=given_on,
+        valid_until=valid_until,
+        includes_special_categories=includes_special_categories,
+    )
+    session.add(consent)
+    session.flush()
+    audit.record(session, "create", entity_type="consent", entity_id=consent.id, person_id=person_id, case_id=case_id)
+    return consent.id

@@ -100,9 +100,11 @@ def parse_partial_date(
 
 def parse_date(text: str | None, *, allow_future: bool = True, today: date | None = None) -> date | None:
     """A full calendar date (e.g. "gültig bis"); empty means none."""
-    partial = parse_partial_date(text, allow_future=allow_future, today=today)
+    partial = parse_partial_date(text, allow_future=True, today=today)
     if partial is None:
         return None
+    if not allow_future and partial.earliest() > (today or date.today()):
+        raise UserError(_("Das Datum liegt in der Zukunft."))
     if not partial.is_full:
         raise UserError(_("Bitte geben Sie ein vollständiges Datum an (TT.MM.JJJJ)."))
     return partial.as_date()

@@ -31,10 +31,11 @@ class Reminder:
     case_id: str | None = None
     person_id: str | None = None
     follow_up_id: str | None = None
+    today: date = field(default_factory=date.today)
 
     @property
     def overdue(self) -> bool:
-        return self.due_on < date.today()
+        return self.due_on < self.today
 
 
 @dataclass
@@ -114,7 +115,8 @@ def reminders(session, *, user_id: str | None = None, today: date | None = None,
         result.append(Reminder("residence", valid_until, title, case_id, person_id))
 
     weeks = _setting(session, "reminder_consent_weeks")
-    successor = aliased(Consent)  # a renewed consent (same kind and recipient, running longer) ends the reminder
+    # A renewed consent (same kind and recipient, running longer) ends the reminder for the old one.
+    successor = aliased(Consent)
     renewed = exists().where(
         successor.person_id == Consent.person_id,
         successor.kind == Consent.kind,
@@ -162,8 +164,13 @@ def reminders(session, *, user_id: str | None = None, today: date | None = None,
             title = _("Keine Rückmeldung zur Vermittlung: {name}").format(name=_name(family, given))
             result.append(Reminder("referral", due, title, case_id, person_id))
 
-    result.sort(key=lambda r: (r.due_on, r.kind, r.title))
-    return result
+    # One reminder per person and matter, even if the person has several open cases.
+    unique: dict[tuple, Reminder] = {}
+    for reminder in result:
+        reminder.today = today
+        key = (reminder.kind, reminder.follow_up_id or reminder.person_id, reminder.due_on, reminder.title)
+        unique.setdefault(key, reminder)
+    return sorted(unique.values(), key=lambda r: (r.due_on, r.kind, r.title))
 
 
 def workplace(session, *, user_id: str | None = None, today: date | None = None) -> Workplace:

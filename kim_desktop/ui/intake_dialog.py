@@ -1,0 +1,363 @@
+"""The dialog "Fall eröffnen (Klärung)" for a person already on file.
+
+One quick form: opening date and access channel, the office's eligibility criteria as checkboxes (opening
+although a criterion is not met needs an explicit "trotzdem eröffnen"), the date the person was informed
+about case management and the consent to it. Everything the dialog can check itself is checked before
+anything is stored, so the case is not opened when e.g. the consent date is wrong. Then, through the
+services: ``cases.open_case``, ``cases.record_consent`` (unless the consent is still missing) and a file
+note in the journal with the date the person was informed.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .. import APP_NAME
+from ..errors import UserError, ValidationError
+from ..i18n import _, current_language, format_date
+from .person_page import FieldError
+
+SETTING_KEY = "eligibility_criteria"
+# Used when the office has not configured ``eligibility_criteria`` (a JSON list of {"code", "label"}).
+# The labels are German message ids, translated by ``default_criterion_label``.
+DEFAULT_ELIGIBILITY_CRITERIA: tuple[dict[str, str], ...] = (
+    {"code": "hoechstens_3_jahre_im_kreis", "label": "höchstens 3 Jahre im Kreis"},
+    {"code": "kein_anderes_fallmanagement", "label": "kein anderes Fallmanagement"},
+    {"code": "einverstaendnis_beratung", "label": "Einverständnis mit Beratung"},
+)
+CONSENT_FORMS = ("written", "oral", "electronic")
+
+
+def default_criterion_label(code: str, german: str) -> str:
+    """The label of a default criterion in the UI language (literal ``_()`` calls for the catalogue)."""
+    return {
+        "hoechstens_3_jahre_im_kreis": _("höchstens 3 Jahre im Kreis"),
+        "kein_anderes_fallmanagement": _("kein anderes Fallmanagement"),
+        "einverstaendnis_beratung": _("Einverständnis mit Beratung"),
+    }.get(code, german)
+
+
+def consent_form_label(form: str) -> str:
+    return {"written": _("schriftlich"), "oral": _("mündlich"), "electronic": _("elektronisch")}.get(form, form)
+
+
+def eligibility_criteria(session) -> list[tuple[str, str]]:
+    """(code, label) of the configured criteria; the defaults if the setting is missing or unusable."""
+    from ..db.models import Setting
+
+    row = session.get(Setting, SETTING_KEY)
+    criteria: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    value = row.value if row is not None else None
+    if isinstance(value, list):
+        for item in value:
+            if not isinstance(item, dict):
+                continue
+            code, label = item.get("code"), item.get("label")
+            if isinstance(code, str) and code.strip() and code not in seen:
+                label = label.strip() if isinstance(label, str) and label.strip() else code
+                criteria.append((code, label))
+                seen.add(code)
+    if criteria:
+        return criteria
+    return [(c["code"], default_criterion_label(c["code"], c["label"])) for c in DEFAULT_ELIGIBILITY_CRITERIA]
+
+
+class IntakeDialog(QDialog):
+    """Open a case in phase Klärung for ``person_id``; after ``accept()`` ``case_id`` holds the new case."""
+
+    def __init__(self, ctx, person_id: str, person_name: str, parent=None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.person_id = person_id
+        self.case_id: str | None = None
+        self.inputs: dict[str, QWidget] = {}
+        self.errors: dict[str, FieldError] = {}
+        self.setWindowTitle(_("Fall eröffnen (Klärung)"))
+        self.setModal(True)
+
+        with ctx.read() as session:
+            from ..services.codes import code_labels
+
+            channels = code_labels(session, "access_channel", current_language(), active_only=True)
+            criteria = eligibility_criteria(session)
+        today = format_date(date.today())
+
+        self.person_label = QLabel(_("Klient*in: {name}").format(name=person_name))
+        self.person_label.setTextFormat(Qt.TextFormat.PlainText)  # user text never reaches a markup parser
+        font = self.person_label.font()
+        font.setBold(True)
+        self.person_label.setFont(font)
+
+        # --- case ---
+        case_form = QFormLayout()
+        self.opened_on = self._date_edit(today)
+        self._add(case_form, "opened_on", _("&Eröffnet am:"), self.opened_on)
+        self.access_channel = QComboBox()
+        self.access_channel.addItem(_("– keine Angabe –"), None)
+        for code, label in channels.items():
+            self.access_channel.addItem(label, code)
+        self._add(case_form, "access_channel", _("&Zugangsweg:"), self.access_channel)
+
+        # --- eligibility ---
+        eligibility_box = QGroupBox(_("Eignung für das Fallmanagement"))
+        eligibility_layout = QVBoxLayout(eligibility_box)
+        self.criteria: dict[str, QCheckBox] = {}
+        for code, label in criteria:
+            box = QCheckBox(label.replace("&", "&&"))  # configured text: no accidental accelerators
+            box.setAccessibleName(label)
+            box.toggled.connect(lambda _c: self._update_eligibility())
+            eligibility_layout.addWidget(box)
+            self.criteria[code] = box
+        self.eligibility_status = QLabel()
+        self.eligibility_status.setWordWrap(True)
+        self.eligibility_status.setAccessibleName(_("Ergebnis der Prüfung"))
+        eligibility_layout.addWidget(self.eligibility_status)
+        self.confirm_anyway = QCheckBox(_("&Trotzdem eröffnen"))
+        self.confirm_anyway.setAccessibleName(_("Trotzdem eröffnen, obwohl nicht alle Kriterien erfüllt sind"))
+        self.confirm_anyway.toggled.connect(lambda _c: self.errors["eligibility"].show_message(None))
+        eligibility_layout.addWidget(self.confirm_anyway)
+        self.errors["eligibility"] = FieldError(self.confirm_anyway)
+        eligibility_layout.addWidget(self.errors["eligibility"])
+
+        # --- information and consent ---
+        consent_box = QGroupBox(_("Information und Einwilligung"))
+        consent_form = QFormLayout(consent_box)
+        self.informed_on = self._date_edit(today)
+        self._add(consent_form, "informed_on", _("Über das Fallmanagement &informiert am:"), self.informed_on)
+        self.consent_missing = QCheckBox(_("Einwilligung liegt &noch nicht vor"))
+        self.consent_missing.setAccessibleName(_("Einwilligung liegt noch nicht vor"))
+        self.consent_missing.setToolTip(_("Ohne Einwilligung bleibt der Fall in der Klärung."))
+        self.consent_missing.toggled.connect(self._update_consent_fields)
+        consent_form.addRow(self.consent_missing)
+        self.given_on = self._date_edit(today)
+        self._add(consent_form, "given_on", _("Einwilligung erteilt a&m:"), self.given_on)
+        self.consent_form = QComboBox()
+        for form in CONSENT_FORMS:
+            self.consent_form.addItem(consent_form_label(form), form)
+        self._add(consent_form, "form", _("Fo&rm der Einwilligung:"), self.consent_form)
+
+        # --- buttons ---
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok_button.setText(_("&Fall eröffnen"))
+        self.ok_button.setAccessibleName(_("Fall eröffnen"))
+        self.ok_button.setDefault(True)
+        self.cancel_button = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        self.cancel_button.setText(_("&Abbrechen"))
+        self.cancel_button.setAccessibleName(_("Abbrechen"))
+        self.buttons.accepted.connect(self.open_case)
+        self.buttons.rejected.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.person_label)
+        layout.addLayout(case_form)
+        layout.addWidget(eligibility_box)
+        layout.addWidget(consent_box)
+        layout.addStretch(1)
+        layout.addWidget(self.buttons)
+
+        self._update_eligibility()
+        self._update_consent_fields()
+        self.opened_on.setFocus()
+        self.opened_on.selectAll()
+
+    # --- building --------------------------------------------------------------------------------------
+
+    def _date_edit(self, text: str) -> QLineEdit:
+        edit = QLineEdit(text)
+        edit.setMaxLength(10)
+        edit.setPlaceholderText(_("TT.MM.JJJJ"))
+        return edit
+
+    def _add(self, form: QFormLayout, name: str, label: str, widget: QWidget) -> None:
+        caption = QLabel(label)
+        caption.setBuddy(widget)
+        widget.setAccessibleName(label.replace("&", "").rstrip(":* "))
+        error = FieldError(widget)
+        cell = QWidget()
+        cell_layout = QVBoxLayout(cell)
+        cell_layout.setContentsMargins(0, 0, 0, 0)
+        cell_layout.setSpacing(2)
+        cell_layout.addWidget(widget)
+        cell_layout.addWidget(error)
+        form.addRow(caption, cell)
+        self.inputs[name] = widget
+        self.errors[name] = error
+        if isinstance(widget, QLineEdit):
+            widget.textEdited.connect(lambda _t, n=name: self.errors[n].show_message(None))
+        elif isinstance(widget, QComboBox):
+            widget.currentIndexChanged.connect(lambda _i, n=name: self.errors[n].show_message(None))
+
+    # --- state -----------------------------------------------------------------------------------------
+
+    def eligibility(self) -> dict[str, bool]:
+        return {code: box.isChecked() for code, box in self.criteria.items()}
+
+    def all_criteria_met(self) -> bool:
+        return all(self.eligibility().values())
+
+    def _update_eligibility(self) -> None:
+        met = self.all_criteria_met()
+        if met:
+            self.eligibility_status.setText(_("Alle Kriterien sind erfüllt."))
+        else:
+            missing = sum(1 for ok in self.eligibility().values() if not ok)
+            self.eligibility_status.setText(
+                _("Nicht alle Kriterien sind erfüllt ({n} offen). Eröffnen nur mit „Trotzdem eröffnen“.").format(
+                    n=missing
+                )
+            )
+        self.confirm_anyway.setVisible(not met)
+        if met:
+            self.confirm_anyway.setChecked(False)
+            self.errors["eligibility"].show_message(None)
+
+    def _update_consent_fields(self) -> None:
+        enabled = not self.consent_missing.isChecked()
+        for name in ("given_on", "form"):
+            self.inputs[name].setEnabled(enabled)
+            if not enabled:
+                self.errors[name].show_message(None)
+
+    def show_errors(self, field_errors: dict[str, str]) -> bool:
+        """Show messages under their fields; ``False`` if none of them belongs to a field here."""
+        first = None
+        for name, error in self.errors.items():
+            message = field_errors.get(name)
+            error.show_message(message)
+            if message and first is None:
+                first = name
+        if first is None:
+            return False
+        widget = self.confirm_anyway if first == "eligibility" else self.inputs[first]
+        widget.setFocus()
+        if isinstance(widget, QLineEdit):
+            widget.selectAll()
+        return True
+
+    # --- opening ---------------------------------------------------------------------------------------
+
+    def _parse(self, name: str, errors: dict[str, str]) -> date | None:
+        from ..services.dates import parse_date
+
+        text = self.inputs[name].text()
+        try:
+            value = parse_date(text)
+        except UserError as exc:
+            errors[name] = exc.message
+            return None
+        if value is None and name in ("opened_on", "given_on"):
+            errors[name] = _("Bitte geben Sie ein Datum an (TT.MM.JJJJ).")
+        return value
+
+    def _check(self) -> tuple[dict[str, str], dict]:
+        """Everything that can be checked before storing: (field errors, parsed values)."""
+        errors: dict[str, str] = {}
+        today = date.today()
+        opened_on = self._parse("opened_on", errors)
+        informed_on = self._parse("informed_on", errors)
+        if informed_on is not None and informed_on > today:
+            errors["informed_on"] = _("Das Datum liegt in der Zukunft.")
+        given_on = None
+        if not self.consent_missing.isChecked():
+            given_on = self._parse("given_on", errors)
+            if given_on is not None and given_on > today:
+                errors["given_on"] = _("Eine Einwilligung kann nicht in der Zukunft liegen.")
+            elif given_on is not None and informed_on is not None and given_on < informed_on:
+                errors["given_on"] = _("Die Einwilligung kann nicht vor der Information liegen.")
+        if not self.all_criteria_met() and not self.confirm_anyway.isChecked():
+            errors["eligibility"] = _(
+                "Bitte bestätigen Sie „Trotzdem eröffnen“ oder haken Sie die erfüllten Kriterien an."
+            )
+        return errors, {"opened_on": opened_on, "informed_on": informed_on, "given_on": given_on}
+
+    def open_case(self) -> bool:
+        """OK: check, open the case, record consent and information; ``True`` when the dialog accepted."""
+        if self.case_id is not None:  # already opened (e.g. a later step failed): never open a second case
+            self.accept()
+            return True
+        errors, values = self._check()
+        if errors:
+            self.show_errors(errors)
+            return False
+        self.show_errors({})
+        from ..services import cases
+
+        try:
+            view = cases.open_case(
+                self.ctx,
+                self.person_id,
+                access_channel=self.access_channel.currentData(),
+                opened_on=values["opened_on"],
+                eligibility=self.eligibility(),
+            )
+        except ValidationError as exc:
+            if not self.show_errors(exc.field_errors):
+                QMessageBox.warning(self, APP_NAME, exc.message)
+            return False
+        except UserError as exc:
+            QMessageBox.warning(self, APP_NAME, exc.message)
+            return False
+        self.case_id = view.id
+        problems = self._record_information(values)
+        if problems:
+            QMessageBox.warning(
+                self,
+                APP_NAME,
+                _("Der Fall {file_number} wurde eröffnet, aber nicht alles konnte gespeichert werden:").format(
+                    file_number=view.file_number
+                )
+                + "\n\n"
+                + "\n".join(problems)
+                + "\n\n"
+                + _("Bitte tragen Sie das in der Fallakte nach."),
+            )
+        self.accept()
+        return True
+
+    def _record_information(self, values: dict) -> list[str]:
+        """Consent and the information date, after the case exists; German messages of what failed."""
+        from ..services import cases, journal
+
+        problems = []
+        given_on = values["given_on"]
+        if given_on is not None:
+            try:
+                cases.record_consent(
+                    self.ctx, self.person_id, given_on=given_on, form=self.consent_form.currentData(),
+                    case_id=self.case_id,
+                )  # fmt: skip
+            except UserError as exc:
+                problems.append(exc.message)
+        informed_on = values["informed_on"]
+        if informed_on is not None:
+            text = _("Über das Fallmanagement informiert.")
+            if given_on is not None:
+                text += " " + _("Einwilligung {form} erteilt am {date}.").format(
+                    form=consent_form_label(self.consent_form.currentData()), date=format_date(given_on)
+                )
+            else:
+                text += " " + _("Die Einwilligung liegt noch nicht vor.")
+            try:
+                journal.add_journal_entry(
+                    self.ctx, self.case_id, text=text, entry_date=informed_on, contact_type="notiz"
+                )
+            except UserError as exc:
+                problems.append(exc.message)
+        return problems

@@ -1,0 +1,310 @@
+"""The start page "Mein Arbeitsplatz": what is due, today's appointments and the own cases by phase.
+
+All data comes from ``services.followups.workplace`` in one read session (a few milliseconds), so the page
+loads synchronously in ``refresh()``. Overdue reminders are marked in three ways: bold, the word
+"überfällig" in the date column (also what a screen reader reads) and a dark red colour.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .. import APP_NAME
+from ..db.models import CASE_PHASES
+from ..errors import UserError
+from ..i18n import _, format_date
+
+REMINDER_ROLE = Qt.ItemDataRole.UserRole + 1
+OVERDUE_COLOUR = "#b00020"  # the red of ``FieldError``; never the only sign of "überfällig"
+
+
+def kind_label(kind: str) -> str:
+    """The "Art" of a reminder as the column shows it."""
+    return {
+        "follow_up": _("Wiedervorlage"),
+        "residence": _("Aufenthalt läuft ab"),
+        "consent": _("Einwilligung läuft ab"),
+        "goal_review": _("Ziel überprüfen"),
+        "referral": _("Rückmeldung fehlt"),
+    }.get(kind, kind)
+
+
+class ReminderModel(QAbstractTableModel):
+    """Reminders (``followups.Reminder``) as rows: Fällig am, Art, Betreff."""
+
+    COLUMNS = ("due_on", "kind", "title")
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._rows: list = []
+        self._today = date.today()
+        self._headers = (_("Fällig am"), _("Art"), _("Betreff"))
+
+    def set_reminders(self, reminders: list, today: date | None = None) -> None:
+        self.beginResetModel()
+        self._rows = list(reminders)
+        self._today = today or date.today()
+        self.endResetModel()
+
+    def reminder(self, row: int):
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    @property
+    def overdue_count(self) -> int:
+        return sum(1 for r in self._rows if r.due_on < self._today)
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section: int, orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self._headers[section] if 0 <= section < len(self._headers) else None
+        return None
+
+    def _due_text(self, due: date) -> str:
+        text = format_date(due)
+        if due < self._today:
+            return _("{date} – überfällig").format(date=text)
+        if due == self._today:
+            return _("{date} – heute").format(date=text)
+        return text
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        reminder = self.reminder(index.row())
+        if reminder is None:
+            return None
+        column = self.COLUMNS[index.column()]
+        overdue = reminder.due_on < self._today
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole, Qt.ItemDataRole.ToolTipRole):
+            if column == "due_on":
+                return self._due_text(reminder.due_on)
+            if column == "kind":
+                return kind_label(reminder.kind)
+            return reminder.title
+        if role == REMINDER_ROLE:
+            return reminder
+        if role == Qt.ItemDataRole.FontRole and overdue:
+            font = QFont()
+            font.setBold(True)
+            return font
+        if role == Qt.ItemDataRole.ForegroundRole and overdue:
+            return QColor(OVERDUE_COLOUR)
+        return None
+
+
+class WorkplacePage(QWidget):
+    """Mein Arbeitsplatz. Signals ask the main window to navigate; ``refresh()`` reloads everything."""
+
+    case_requested = Signal(str)  # case id
+    person_requested = Signal(str)  # person id (reminders without a case)
+    phase_requested = Signal(str)  # a phase code or "open"
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.ctx = None
+        self.model = ReminderModel(self)
+
+        self.title = QLabel(_("Mein Arbeitsplatz"))
+        self.title.setObjectName("workplaceTitle")
+        font = self.title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.4)
+        font.setBold(True)
+        self.title.setFont(font)
+        self.date_label = QLabel()
+        self.date_label.setTextFormat(Qt.TextFormat.PlainText)
+
+        # --- today's appointments (the calendar comes with a later issue) ---
+        today_box = QGroupBox(_("Heute"))
+        today_layout = QVBoxLayout(today_box)
+        self.appointments_label = QLabel(_("Termine folgen mit dem Kalender."))
+        self.appointments_label.setWordWrap(True)
+        today_layout.addWidget(self.appointments_label)
+        today_layout.addStretch(1)
+
+        # --- own cases by phase ---
+        phase_box = QGroupBox(_("Meine Fälle nach Phase"))
+        phase_layout = QHBoxLayout(phase_box)
+        self.phase_buttons: dict[str, QPushButton] = {}
+        for phase in ("open", *CASE_PHASES):
+            button = QPushButton()
+            button.clicked.connect(lambda _c=False, p=phase: self.phase_requested.emit(p))
+            phase_layout.addWidget(button)
+            self.phase_buttons[phase] = button
+        phase_layout.addStretch(1)
+        self._set_phase_counts({})
+
+        overview = QHBoxLayout()
+        overview.addWidget(today_box, 1)
+        overview.addWidget(phase_box, 4)
+
+        # --- reminders ---
+        self.reminders_label = QLabel(_("&Erinnerungen und Wiedervorlagen:"))
+        heading_font = self.reminders_label.font()
+        heading_font.setBold(True)
+        self.reminders_label.setFont(heading_font)
+        self.table = QTableView()
+        self.reminders_label.setBuddy(self.table)
+        self.table.setModel(self.model)
+        self.table.setAccessibleName(_("Erinnerungen und Wiedervorlagen"))
+        self.table.setAccessibleDescription(
+            _("Überfällige Einträge stehen oben und sind als überfällig gekennzeichnet. Eingabetaste öffnet den Fall.")
+        )
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setTabKeyNavigation(False)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(True)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.setColumnWidth(0, 190)
+        self.table.setColumnWidth(1, 190)
+        self.table.activated.connect(self._activate)
+        self.table.doubleClicked.connect(self._activate)
+        self.table.selectionModel().currentRowChanged.connect(lambda *_a: self._update_buttons())
+
+        self.empty_label = QLabel(_("Zurzeit ist nichts fällig."))
+        self.empty_label.setVisible(False)
+        self.count_label = QLabel()
+        self.count_label.setAccessibleName(_("Anzahl fälliger Einträge"))
+        self.open_button = QPushButton(_("Fall ö&ffnen"))
+        self.open_button.setAccessibleName(_("Fall zur ausgewählten Erinnerung öffnen"))
+        self.open_button.clicked.connect(lambda: self._activate(self.table.currentIndex()))
+        self.complete_button = QPushButton(_("&Wiedervorlage abhaken"))
+        self.complete_button.setAccessibleName(_("Ausgewählte Wiedervorlage als erledigt abhaken"))
+        self.complete_button.clicked.connect(self.complete_selected_follow_up)
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.count_label)
+        buttons.addStretch(1)
+        buttons.addWidget(self.open_button)
+        buttons.addWidget(self.complete_button)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
+        layout.addWidget(self.date_label)
+        layout.addLayout(overview)
+        layout.addSpacing(6)
+        layout.addWidget(self.reminders_label)
+        layout.addWidget(self.empty_label)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(buttons)
+        self._update_buttons()
+
+    # --- data ------------------------------------------------------------------------------------------
+
+    def set_context(self, ctx) -> None:
+        self.ctx = ctx
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Reload reminders and counts; keeps the selected row where possible."""
+        if self.ctx is None:
+            return
+        from ..services.followups import workplace
+
+        today = date.today()
+        with self.ctx.read() as session:
+            data = workplace(session, user_id=self.ctx.actor.user_id, today=today)
+        row = max(self.table.currentIndex().row(), 0)
+        self.model.set_reminders(data.reminders, today)
+        self._set_phase_counts(data.cases_by_phase)
+        self.date_label.setText(format_date(today, "full"))
+        n = self.model.rowCount()
+        if n:
+            self.table.selectRow(min(row, n - 1))
+        self.empty_label.setVisible(n == 0)
+        self._update_count()
+        self._update_buttons()
+
+    def _set_phase_counts(self, counts: dict[str, int]) -> None:
+        from ..services.cases import phase_label
+
+        for phase, button in self.phase_buttons.items():
+            if phase == "open":
+                n = sum(v for k, v in counts.items() if k != "closed")
+                label = _("Alle offenen")
+            else:
+                n = counts.get(phase, 0)
+                label = phase_label(phase)
+            button.setText(f"{label}: {n}")
+            button.setAccessibleName(
+                _("{phase}: {n} Fälle anzeigen").format(phase=label, n=n)
+                if n != 1
+                else _("{phase}: 1 Fall anzeigen").format(phase=label)
+            )
+            button.setProperty("count", n)
+
+    def _update_count(self) -> None:
+        n = self.model.rowCount()
+        overdue = self.model.overdue_count
+        if n == 0:
+            text = ""
+        elif overdue:
+            text = _("{n} Einträge, davon {overdue} überfällig").format(n=n, overdue=overdue)
+        else:
+            text = _("{n} Einträge").format(n=n) if n != 1 else _("1 Eintrag")
+        self.count_label.setText(text)
+
+    # --- actions ---------------------------------------------------------------------------------------
+
+    def selected_reminder(self):
+        index = self.table.currentIndex()
+        return self.model.reminder(index.row()) if index.isValid() else None
+
+    def _update_buttons(self) -> None:
+        reminder = self.selected_reminder()
+        self.complete_button.setEnabled(reminder is not None and reminder.kind == "follow_up")
+        self.open_button.setEnabled(reminder is not None and bool(reminder.case_id or reminder.person_id))
+        self.open_button.setText(
+            _("Fall ö&ffnen") if reminder is None or reminder.case_id else _("Person ö&ffnen")
+        )
+
+    def _activate(self, index: QModelIndex) -> None:
+        reminder = self.model.reminder(index.row()) if index.isValid() else None
+        if reminder is None:
+            return
+        if reminder.case_id:
+            self.case_requested.emit(reminder.case_id)
+        elif reminder.person_id:
+            self.person_requested.emit(reminder.person_id)
+
+    def complete_selected_follow_up(self) -> bool:
+        """Tick off the selected Wiedervorlage; ``False`` if nothing was done."""
+        reminder = self.selected_reminder()
+        if self.ctx is None or reminder is None or reminder.kind != "follow_up" or not reminder.follow_up_id:
+            return False
+        from ..services.followups import complete_follow_up
+
+        try:
+            complete_follow_up(self.ctx, reminder.follow_up_id)
+        except UserError as exc:
+            QMessageBox.warning(self, APP_NAME, exc.message)
+            self.refresh()
+            return False
+        self.refresh()
+        self.table.setFocus()
+        return True
