@@ -61,6 +61,35 @@ def differing_fields(keep: Person, other: Person) -> list[str]:
     return [f for f in MERGEABLE_FIELDS if _get(keep, f) != _get(other, f)]
 
 
+def _display(person: Person, field: str) -> str:
+    from ..i18n import format_date
+    from .dates import PartialDate
+
+    if field == "birth_date":
+        birth = PartialDate.from_parts(person.birth_year, person.birth_month, person.birth_day)
+        return birth.german() if birth else _("unbekannt")
+    value = getattr(person, field)
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, bool):
+        return _("ja") if value else _("nein")
+    if isinstance(value, date):
+        return format_date(value)
+    return str(value)
+
+
+def merge_preview(ctx: ServiceContext, keep_id: str, other_id: str) -> list[tuple[str, str, str]]:
+    """(field, kept value, other value) for every field where the two records differ, for display."""
+    if keep_id == other_id:
+        raise UserError(_("Eine Person kann nicht mit sich selbst zusammengeführt werden."))
+    with ctx.read() as session:
+        keep, other = session.get(Person, keep_id), session.get(Person, other_id)
+        for person in (keep, other):
+            if person is None or person.deleted_at is not None or person.merged_into_id is not None:
+                raise NotFoundError(_("Eine der beiden Personen gibt es nicht (mehr)."))
+        return [(f, _display(keep, f), _display(other, f)) for f in differing_fields(keep, other)]
+
+
 def merge_persons(
     ctx: ServiceContext, keep_id: str, remove_id: str, *, take_from_other: set[str] | frozenset[str] = frozenset()
 ) -> str:
