@@ -120,9 +120,15 @@ class CaseFilterProxy(QSortFilterProxyModel):
         from ..services.names import fold
 
         words = fold(text).split()
-        if words != self._words:
+        if words == self._words:
+            return
+        if hasattr(self, "beginFilterChange"):  # Qt 6.9+; invalidateFilter() is deprecated since 6.10
+            self.beginFilterChange()
             self._words = words
-            self.invalidateFilter()
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:  # pragma: no cover - PySide6 6.8
+            self._words = words
+            self.invalidateRowsFilter()
 
     def filterAcceptsRow(self, source_row: int, source_parent) -> bool:  # noqa: N802 (Qt API)
         if not self._words:
@@ -206,8 +212,7 @@ class CaseloadPage(QWidget):
         for column, width in enumerate((150, 260, 130, 200)):
             self.table.setColumnWidth(column, width)
         self.table.sortByColumn(CaseListModel.COLUMNS.index("opened_on"), Qt.SortOrder.DescendingOrder)
-        self.table.activated.connect(self._open_index)
-        self.table.doubleClicked.connect(self._open_index)
+        self.table.activated.connect(self._open_index)  # Enter, double-click (platform rule)
 
         self.count_label = QLabel()
         self.count_label.setAccessibleName(_("Anzahl Fälle"))

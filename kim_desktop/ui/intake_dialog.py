@@ -3,9 +3,9 @@
 One quick form: opening date and access channel, the office's eligibility criteria as checkboxes (opening
 although a criterion is not met needs an explicit "trotzdem eröffnen"), the date the person was informed
 about case management and the consent to it. Everything the dialog can check itself is checked before
-anything is stored, so the case is not opened when e.g. the consent date is wrong. Then, through the
-services: ``cases.open_case``, ``cases.record_consent`` (unless the consent is still missing) and a file
-note in the journal with the date the person was informed.
+anything is stored, so all messages appear at once. ``cases.open_case`` then opens the case and records the
+consent (unless it is still missing) in one transaction; the date the person was informed goes into the
+journal as a file note (no service field for it yet).
 """
 
 from __future__ import annotations
@@ -90,6 +90,7 @@ class IntakeDialog(QDialog):
         self.errors: dict[str, FieldError] = {}
         self.setWindowTitle(_("Fall eröffnen (Klärung)"))
         self.setModal(True)
+        self.setMinimumWidth(500)
 
         with ctx.read() as session:
             from ..services.codes import code_labels
@@ -183,6 +184,7 @@ class IntakeDialog(QDialog):
         edit = QLineEdit(text)
         edit.setMaxLength(10)
         edit.setPlaceholderText(_("TT.MM.JJJJ"))
+        edit.setMaximumWidth(edit.fontMetrics().horizontalAdvance("00.00.00000") + 24)  # room for a date
         return edit
 
     def _add(self, form: QFormLayout, name: str, label: str, widget: QWidget) -> None:
@@ -271,6 +273,8 @@ class IntakeDialog(QDialog):
         errors: dict[str, str] = {}
         today = date.today()
         opened_on = self._parse("opened_on", errors)
+        if opened_on is not None and opened_on > today:  # the service's rule, checked early to show all errors
+            errors["opened_on"] = _("Ein Fall kann nicht in der Zukunft eröffnet werden.")
         informed_on = self._parse("informed_on", errors)
         if informed_on is not None and informed_on > today:
             errors["informed_on"] = _("Das Datum liegt in der Zukunft.")
@@ -306,6 +310,8 @@ class IntakeDialog(QDialog):
                 access_channel=self.access_channel.currentData(),
                 opened_on=values["opened_on"],
                 eligibility=self.eligibility(),
+                consent_on=values["given_on"],
+                consent_form=self.consent_form.currentData(),
             )
         except ValidationError as exc:
             if not self.show_errors(exc.field_errors):
@@ -332,32 +338,22 @@ class IntakeDialog(QDialog):
         return True
 
     def _record_information(self, values: dict) -> list[str]:
-        """Consent and the information date, after the case exists; German messages of what failed."""
-        from ..services import cases, journal
+        """The information date as a journal note, after the case exists; German messages of what failed."""
+        from ..services import journal
 
-        problems = []
-        given_on = values["given_on"]
-        if given_on is not None:
-            try:
-                cases.record_consent(
-                    self.ctx, self.person_id, given_on=given_on, form=self.consent_form.currentData(),
-                    case_id=self.case_id,
-                )  # fmt: skip
-            except UserError as exc:
-                problems.append(exc.message)
         informed_on = values["informed_on"]
-        if informed_on is not None:
-            text = _("Über das Fallmanagement informiert.")
-            if given_on is not None:
-                text += " " + _("Einwilligung {form} erteilt am {date}.").format(
-                    form=consent_form_label(self.consent_form.currentData()), date=format_date(given_on)
-                )
-            else:
-                text += " " + _("Die Einwilligung liegt noch nicht vor.")
-            try:
-                journal.add_journal_entry(
-                    self.ctx, self.case_id, text=text, entry_date=informed_on, contact_type="notiz"
-                )
-            except UserError as exc:
-                problems.append(exc.message)
-        return problems
+        if informed_on is None:
+            return []
+        given_on = values["given_on"]
+        text = _("Über das Fallmanagement informiert.")
+        if given_on is not None:
+            text += " " + _("Einwilligung {form} erteilt am {date}.").format(
+                form=consent_form_label(self.consent_form.currentData()), date=format_date(given_on)
+            )
+        else:
+            text += " " + _("Die Einwilligung liegt noch nicht vor.")
+        try:
+            journal.add_journal_entry(self.ctx, self.case_id, text=text, entry_date=informed_on, contact_type="notiz")
+        except UserError as exc:
+            return [exc.message]
+        return []

@@ -52,14 +52,22 @@ class ReminderModel(QAbstractTableModel):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._rows: list = []
+        self._names: dict[str, str] = {}
         self._today = date.today()
         self._headers = (_("Fällig am"), _("Art"), _("Betreff"))
 
-    def set_reminders(self, reminders: list, today: date | None = None) -> None:
+    def set_reminders(self, reminders: list, today: date | None = None, names: dict[str, str] | None = None) -> None:
+        """``names``: person id → display name, added to the subject of Wiedervorlagen (their titles are
+        free text without the client's name; computed reminders name the person already)."""
         self.beginResetModel()
         self._rows = list(reminders)
         self._today = today or date.today()
+        self._names = dict(names or {})
         self.endResetModel()
+
+    def subject(self, reminder) -> str:
+        name = self._names.get(reminder.person_id) if reminder.kind == "follow_up" and reminder.person_id else None
+        return f"{reminder.title} – {name}" if name else reminder.title
 
     def reminder(self, row: int):
         return self._rows[row] if 0 <= row < len(self._rows) else None
@@ -100,7 +108,7 @@ class ReminderModel(QAbstractTableModel):
                 return self._due_text(reminder.due_on)
             if column == "kind":
                 return kind_label(reminder.kind)
-            return reminder.title
+            return self.subject(reminder)
         if role == REMINDER_ROLE:
             return reminder
         if role == Qt.ItemDataRole.FontRole and overdue:
@@ -182,8 +190,7 @@ class WorkplacePage(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.setColumnWidth(0, 190)
         self.table.setColumnWidth(1, 190)
-        self.table.activated.connect(self._activate)
-        self.table.doubleClicked.connect(self._activate)
+        self.table.activated.connect(self._activate)  # Enter, double-click (platform rule)
         self.table.selectionModel().currentRowChanged.connect(lambda *_a: self._update_buttons())
 
         self.empty_label = QLabel(_("Zurzeit ist nichts fällig."))
@@ -227,10 +234,17 @@ class WorkplacePage(QWidget):
         from ..services.followups import workplace
 
         today = date.today()
+        from ..services.persons import rows_by_ids
+
         with self.ctx.read() as session:
             data = workplace(session, user_id=self.ctx.actor.user_id, today=today)
+            ids = sorted({r.person_id for r in data.reminders if r.kind == "follow_up" and r.person_id})
+            names = {
+                p.id: f"{p.family_name}, {p.given_names}" if p.given_names else p.family_name
+                for p in rows_by_ids(session, ids)
+            }
         row = max(self.table.currentIndex().row(), 0)
-        self.model.set_reminders(data.reminders, today)
+        self.model.set_reminders(data.reminders, today, names)
         self._set_phase_counts(data.cases_by_phase)
         self.date_label.setText(format_date(today, "full"))
         n = self.model.rowCount()
