@@ -61,7 +61,11 @@ class MainWindow(QMainWindow):
 
         self.stack = QStackedWidget()
         self.list_page = PersonListPage()
-        self.person_page = None  # built on first use (needs the services)
+        # Built on first use: they need the services (SQLAlchemy), which load after the window shows.
+        self.person_page = None
+        self.case_page = None
+        self.workplace_page = None
+        self.caseload_page = None
         self.stack.addWidget(self.list_page)
         self.setCentralWidget(self.stack)
         self.location_label = QLabel(location_text)
@@ -102,8 +106,18 @@ class MainWindow(QMainWindow):
         edit_menu.addAction(self.open_action)
 
         view_menu = bar.addMenu(_("&Ansicht"))
+        self.workplace_action = self._action(_("&Mein Arbeitsplatz"), "Ctrl+1", self.show_workplace)
         self.list_action = self._action(_("&Personenliste"), "Ctrl+L", self.show_list)
-        view_menu.addAction(self.list_action)
+        self.persons_action = self._action(_("P&ersonen"), "Ctrl+2", self.show_list)
+        self.caseload_action = self._action(_("&Fälle"), "Ctrl+3", lambda: self.show_caseload(None))
+        for action in (self.workplace_action, self.list_action, self.caseload_action):
+            view_menu.addAction(action)
+        view_menu.addSeparator()
+        navigation = self.addToolBar(_("Navigation"))
+        navigation.setObjectName("navigation")
+        navigation.setMovable(False)
+        for action in (self.workplace_action, self.persons_action, self.caseload_action):
+            navigation.addAction(action)
         view_menu.addAction(self._action(_("&Aktualisieren"), QKeySequence.StandardKey.Refresh, self.refresh))
         language_menu = view_menu.addMenu(_("&Sprache"))
         for code, label in (("de", "Deutsch"), ("en", "English")):
@@ -185,6 +199,9 @@ class MainWindow(QMainWindow):
             self.person_page.save_handler = self._save_handler
             self.person_page.closed.connect(self.show_list)
             self.person_page.saved.connect(lambda _id: self.list_page.refresh())
+            self.person_page.case_requested.connect(self.open_case)
+            self.person_page.intake_requested.connect(self.start_intake)
+            self.person_page.merge_requested.connect(self.merge_person)
             self.stack.addWidget(self.person_page)
             from ..services.codes import code_labels
 
@@ -210,10 +227,21 @@ class MainWindow(QMainWindow):
                 return
             page = self._ensure_person_page()
             page.load(view)
+            page.set_cases(self._person_cases(person_id))
             self.stack.setCurrentWidget(page)
             page.inputs["family_name"].setFocus()
 
         self.when_ready(start)
+
+    def _person_cases(self, person_id: str) -> list[tuple[str, str]]:
+        from ..i18n import format_date
+        from ..services.cases import list_cases, phase_label
+
+        with self.ctx.read() as session:
+            rows = list_cases(session, person_id=person_id)
+        return [
+            (r.id, f"{r.file_number} · {phase_label(r.phase)} · {_('eröffnet')} {format_date(r.opened_on)}") for r in rows
+        ]
 
     def new_person(self) -> None:
         def start() -> None:
@@ -221,6 +249,7 @@ class MainWindow(QMainWindow):
                 return
             page = self._ensure_person_page()
             page.load(None)
+            page.set_cases([])
             self.stack.setCurrentWidget(page)
             page.inputs["family_name"].setFocus()
 
@@ -239,7 +268,12 @@ class MainWindow(QMainWindow):
                 try:
                     return persons.create_person(self.ctx, values)
                 except DuplicateError as exc:
-                    if not self._confirm_duplicate(exc):
+                    choice = self._confirm_duplicate(exc)
+                    if choice == "same":
+                        self.person_page.load(None)  # nothing to keep: the person exists already
+                        self.open_person(exc.candidates[0].id)
+                        return None
+                    if choice != "new":
                         return None
                     return persons.create_person(self.ctx, values, allow_duplicate=True)
             return persons.update_person(self.ctx, person_id, values, expected_version=version)
@@ -250,21 +284,27 @@ class MainWindow(QMainWindow):
             self.show_error(exc)
             return None
 
-    def _confirm_duplicate(self, exc) -> bool:
+    def _confirm_duplicate(self, exc) -> str:
+        """"same" (open the best candidate), "new" (create anyway) or "" (cancel, the default)."""
         lines = []
         for c in exc.candidates[:8]:
             birth = c.birth_date.german() if c.birth_date else _("unbekannt")
-            lines.append(f"• {c.family_name}, {c.given_names} ({birth}){', ' + c.city if c.city else ''}")
+            name = f"{c.family_name}, {c.given_names}" if c.given_names else c.family_name
+            lines.append(f"• {name} ({birth}){', ' + c.city if c.city else ''}")
         box = QMessageBox(self)
         box.setIcon(QMessageBox.Icon.Question)
         box.setWindowTitle(_("Mögliche Dublette"))
         box.setTextFormat(Qt.TextFormat.PlainText)
         box.setText(exc.message + "\n\n" + "\n".join(lines))
         box.setInformativeText(_("Ist das eine neue Person, die noch nicht erfasst ist?"))
+        same = box.addButton(_("&Dieselbe Person öffnen"), QMessageBox.ButtonRole.ActionRole)
         new = box.addButton(_("&Neue Person anlegen"), QMessageBox.ButtonRole.AcceptRole)
-        box.addButton(_("&Abbrechen"), QMessageBox.ButtonRole.RejectRole)
+        cancel = box.addButton(_("&Abbrechen"), QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(cancel)  # a quick Enter must not create a duplicate
+        box.setEscapeButton(cancel)
         box.exec()
-        return box.clickedButton() is new
+        clicked = box.clickedButton()
+        return "same" if clicked is same else "new" if clicked is new else ""
 
     def _confirm_leave(self) -> bool:
         page = self.person_page
@@ -292,12 +332,142 @@ class MainWindow(QMainWindow):
 
     def refresh(self) -> None:
         self.list_page.refresh()
+        if self.workplace_page is not None:
+            self.workplace_page.refresh()
+        if self.caseload_page is not None:
+            self.caseload_page.refresh()
+
+    # --- case journey ----------------------------------------------------------------------------------
+
+    def _ensure_case_page(self):
+        if self.case_page is None:
+            from .case_page import CasePage
+
+            self.case_page = CasePage()
+            self.case_page.set_context(self.ctx)
+            self.case_page.closed.connect(self.go_back)
+            self.case_page.person_requested.connect(self.open_person)
+            self.case_page.changed.connect(lambda _id: self._case_changed())
+            self.stack.addWidget(self.case_page)
+        return self.case_page
+
+    def _case_changed(self) -> None:
+        if self.workplace_page is not None:
+            self.workplace_page.refresh()
+        if self.caseload_page is not None:
+            self.caseload_page.reload()
+
+    def open_case(self, case_id: str) -> None:
+        def start() -> None:
+            if not self._confirm_leave():
+                return
+            page = self._ensure_case_page()
+            try:
+                page.load(case_id)
+            except UserError as exc:
+                self.show_error(exc)
+                return
+            self._previous = self.stack.currentWidget()
+            self.stack.setCurrentWidget(page)
+            page.tabs.setFocus()
+
+        self.when_ready(start)
+
+    def go_back(self) -> None:
+        previous = getattr(self, "_previous", None)
+        if previous is not None and previous is not self.case_page:
+            if previous is self.person_page and self.person_page.person_id:
+                self.open_person(self.person_page.person_id)  # refresh its case list
+                return
+            self.stack.setCurrentWidget(previous)
+            return
+        self.show_list()
+
+    def show_workplace(self) -> None:
+        def start() -> None:
+            if not self._confirm_leave():
+                return
+            if self.workplace_page is None:
+                from .workplace_page import WorkplacePage
+
+                self.workplace_page = WorkplacePage()
+                self.workplace_page.case_requested.connect(self.open_case)
+                self.workplace_page.person_requested.connect(self.open_person)
+                self.workplace_page.phase_requested.connect(self.show_caseload)
+                self.stack.addWidget(self.workplace_page)
+                self.workplace_page.set_context(self.ctx)
+            else:
+                self.workplace_page.refresh()
+            self.stack.setCurrentWidget(self.workplace_page)
+            self.workplace_page.setFocus()
+            self.workplace_page.focusNextChild()
+
+        self.when_ready(start)
+
+    def show_caseload(self, phase: str | None = None) -> None:
+        def start() -> None:
+            if not self._confirm_leave():
+                return
+            if self.caseload_page is None:
+                from .caseload_page import CaseloadPage
+
+                self.caseload_page = CaseloadPage()
+                self.caseload_page.case_requested.connect(self.open_case)
+                self.stack.addWidget(self.caseload_page)
+                self.caseload_page.set_context(self.ctx)
+            else:
+                self.caseload_page.refresh()
+            if phase:
+                self.caseload_page.show_phase(phase)
+            self.stack.setCurrentWidget(self.caseload_page)
+            self.caseload_page.setFocus()
+            self.caseload_page.focusNextChild()
+
+        self.when_ready(start)
+
+    def start_intake(self) -> None:
+        page = self.person_page
+        if page is None or page.person_id is None:
+            return
+        if page.dirty and not page.save():
+            return
+        from .intake_dialog import IntakeDialog
+
+        dialog = IntakeDialog(self.ctx, page.person_id, page.title.text(), self)
+        if dialog.exec() and dialog.case_id:
+            self._case_changed()
+            self.open_case(dialog.case_id)
+
+    def merge_person(self) -> None:
+        page = self.person_page
+        if page is None or page.person_id is None:
+            return
+        from .merge_dialog import MergeDialog
+        from .person_picker import PersonPicker
+
+        picker = PersonPicker(self.ctx, exclude_id=page.person_id, parent=self)
+        if not picker.exec() or not picker.person_id:
+            return
+        try:
+            dialog = MergeDialog(self.ctx, page.person_id, picker.person_id, self)
+        except UserError as exc:
+            self.show_error(exc)
+            return
+        if dialog.exec():
+            self.list_page.refresh()
+            self.open_person(page.person_id)
+            self.statusBar().showMessage(_("Die Datensätze wurden zusammengeführt."), 5000)
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt API)
         if event.key() == Qt.Key.Key_Escape and self.person_page is not None and (
             self.stack.currentWidget() is self.person_page
         ):
             self.show_list()
+            return
+        if event.key() == Qt.Key.Key_Escape and self.case_page is not None and (
+            self.stack.currentWidget() is self.case_page
+        ):
+            self.go_back()
             return
         super().keyPressEvent(event)
 

@@ -17,6 +17,8 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
@@ -66,6 +68,9 @@ class FieldError(QLabel):
 class PersonPage(QWidget):
     saved = Signal(str)
     closed = Signal()
+    case_requested = Signal(str)
+    intake_requested = Signal()
+    merge_requested = Signal()
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -98,6 +103,7 @@ class PersonPage(QWidget):
         right.addWidget(self._group(_("Anschrift und Kontakt"), self._address_fields()))
         right.addWidget(self._group(_("Aufenthalt"), self._residence_fields()))
         right.addWidget(self._group(_("Notiz"), self._note_fields()))
+        right.addWidget(self._group(_("Fälle"), self._case_fields()))
         right.addStretch(1)
 
         scroll = QScrollArea()
@@ -273,6 +279,38 @@ class PersonPage(QWidget):
         note.setFixedHeight(80)
         self._add(form, "note", _("Notiz:"), note)
         return form
+
+    def _case_fields(self) -> QVBoxLayout:
+        box = QVBoxLayout()
+        self.case_list = QListWidget()
+        self.case_list.setAccessibleName(_("Fälle dieser Person"))
+        self.case_list.setMaximumHeight(90)
+        self.case_list.itemActivated.connect(
+            lambda item: self.case_requested.emit(item.data(Qt.ItemDataRole.UserRole))
+        )
+        self.intake_button = QPushButton(_("Fall er&öffnen …"))
+        self.intake_button.setAccessibleName(_("Fall eröffnen (Klärung)"))
+        self.intake_button.clicked.connect(self.intake_requested)
+        self.merge_button = QPushButton(_("Zusa&mmenführen …"))
+        self.merge_button.setAccessibleName(_("Mit einem anderen Datensatz derselben Person zusammenführen"))
+        self.merge_button.clicked.connect(self.merge_requested)
+        box.addWidget(self.case_list)
+        box.addWidget(self.intake_button)
+        box.addWidget(self.merge_button)
+        return box
+
+    def set_cases(self, rows: list[tuple[str, str]]) -> None:
+        """(case id, display text) of the person's cases; empty for a new person."""
+        self.case_list.clear()
+        for case_id, text in rows:
+            item = QListWidgetItem(text)
+            item.setData(Qt.ItemDataRole.UserRole, case_id)
+            self.case_list.addItem(item)
+        if not rows:
+            self.case_list.addItem(QListWidgetItem(_("Noch kein Fall")))
+        is_stored = self._person is not None
+        self.intake_button.setEnabled(is_stored)
+        self.merge_button.setEnabled(is_stored)
 
     def set_residence_statuses(self, labels: dict[str, str]) -> None:
         combo: QComboBox = self.inputs["residence_status"]

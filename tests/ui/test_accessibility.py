@@ -190,10 +190,11 @@ def test_duplicate_dialog_is_accessible(qtbot, lang_window, ui, screenshot_dir, 
     assert record["error"] is None, record["error"]
     assert record["dialog"] is not None
     controls = seen["controls"]
-    assert len(controls) == 2, controls
+    assert len(controls) == 3, controls  # Dieselbe Person öffnen, Neue Person anlegen, Abbrechen
     assert all(name.strip() for name in controls.values()), controls
     assert seen["focus_in_dialog"], "the keyboard focus starts in the dialog"
-    assert set(seen["chain"]) == set(controls), "Tab reaches both buttons (and stays in the dialog)"
+    assert set(seen["chain"]) == set(controls), "Tab reaches every button (and stays in the dialog)"
+    assert seen["initial_focus"] == _("&Abbrechen"), "a quick Enter must not create a duplicate"
     assert seen["clicked"] == _("&Abbrechen"), "Esc answers the question with “Abbrechen”"
     assert page.person_id is None and window.list_page.model.total == ui.PERSON_COUNT
 
