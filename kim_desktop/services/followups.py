@@ -182,3 +182,11 @@ def workplace(session, *, user_id: str | None = None, today: date | None = None)
         ).all()
     )
     return Workplace(reminders(session, user_id=user_id, today=today), counts)
+
+
+def case_follow_ups(session, case_id: str, *, include_done: bool = False) -> list[FollowUp]:
+    """The Wiedervorlagen of one case, open ones first by due date."""
+    stmt = select(FollowUp).where(FollowUp.case_id == case_id, FollowUp.deleted_at.is_(None))
+    if not include_done:
+        stmt = stmt.where(FollowUp.done_at.is_(None))
+    return list(session.scalars(stmt.order_by(FollowUp.done_at.is_not(None), FollowUp.due_on)))

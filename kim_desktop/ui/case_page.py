@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
+    QListWidgetItem,
     QMenu,
     QMessageBox,
     QPlainTextEdit,
@@ -41,8 +42,8 @@ from PySide6.QtWidgets import (
 from ..db.models import CASE_PHASES
 from ..errors import UserError, ValidationError
 from ..i18n import _, current_language, format_date, languages
-from ..services import cases, journal
-from ..services.codes import code_labels
+from ..services import cases, followups, journal
+from ..services.codes import case_managers, code_labels, locations
 from ..services.dates import parse_date
 
 JOURNAL_PAGE = 200
@@ -208,10 +209,10 @@ class CasePage(QWidget):
 
         self.next_button = QPushButton()
         self.next_button.clicked.connect(self.advance)
-        self.phase_button = QPushButton(_("&Phase ändern …"))
+        self.phase_button = QPushButton(_("Phase ä&ndern …"))
         self.phase_button.setAccessibleName(_("Phase ändern"))
         self.phase_button.clicked.connect(self.choose_phase)
-        self.close_button = QPushButton(_("Fall a&bschließen …"))
+        self.close_button = QPushButton(_("Fall abschl&ießen …"))
         self.close_button.setAccessibleName(_("Fall abschließen"))
         self.close_button.clicked.connect(self.close_case)
         self.reopen_button = QPushButton(_("&Wieder öffnen"))
@@ -220,6 +221,9 @@ class CasePage(QWidget):
         self.person_button = QPushButton(_("&Person anzeigen"))
         self.person_button.setAccessibleName(_("Person dieses Falls anzeigen"))
         self.person_button.clicked.connect(lambda: self.case and self.person_requested.emit(self.case.person_id))
+        self.handover_button = QPushButton(_("Über&geben …"))
+        self.handover_button.setAccessibleName(_("Fall an eine andere Case Manager/in übergeben"))
+        self.handover_button.clicked.connect(self.hand_over)
         self.back_button = QPushButton(_("&Zurück"))
         self.back_button.setAccessibleName(_("Zurück"))
         self.back_button.clicked.connect(self.closed)
@@ -229,6 +233,7 @@ class CasePage(QWidget):
         actions = QHBoxLayout()
         actions.addWidget(self.back_button)
         actions.addWidget(self.person_button)
+        actions.addWidget(self.handover_button)
         actions.addStretch(1)
         actions.addWidget(self.phase_button)
         actions.addWidget(self.reopen_button)
@@ -237,10 +242,11 @@ class CasePage(QWidget):
 
         self.tabs = QTabWidget()
         self.tabs.setAccessibleName(_("Bereiche der Fallakte"))
-        self.tabs.addTab(self._journal_tab(), _("&Verlauf"))
-        self.tabs.addTab(self._assessment_tab(), _("A&ssessment"))
-        self.tabs.addTab(self._plan_tab(), _("&Hilfeplan"))
-        self.tabs.addTab(self._history_tab(), _("Phasen&verlauf"))
+        self.tabs.addTab(self._journal_tab(), _("Verlauf"))
+        self.tabs.addTab(self._assessment_tab(), _("Assessment"))
+        self.tabs.addTab(self._plan_tab(), _("Hilfeplan"))
+        self.tabs.addTab(self._follow_up_tab(), _("Wiedervorlagen"))
+        self.tabs.addTab(self._history_tab(), _("Phasenverlauf"))
 
         self.status = QLabel()
         self.status.setAccessibleName(_("Status"))
@@ -258,7 +264,7 @@ class CasePage(QWidget):
     def _journal_tab(self) -> QWidget:
         tab = QWidget()
         form = QFormLayout()
-        self.entry_date = _labelled(form, _("&Datum:"), _date_edit())
+        self.entry_date = _labelled(form, _("Da&tum:"), _date_edit())
         self.entry_type = _labelled(form, _("&Kontaktart:"), QComboBox())
         duration = QSpinBox()
         duration.setRange(0, 1440)
@@ -266,7 +272,8 @@ class CasePage(QWidget):
         duration.setSuffix(_(" Min."))
         self.entry_duration = _labelled(form, _("Da&uer:"), duration)
         self.entry_language = _labelled(form, _("Dolmetschung in:"), QComboBox())
-        self.entry_confidential = QCheckBox(_("vertraulich / &anvertraut (erscheint in keinem Export, Bericht oder Brief)"))
+        self.entry_location = _labelled(form, _("&Ort:"), QComboBox())
+        self.entry_confidential = QCheckBox(_("&vertraulich / anvertraut (erscheint in keinem Export, Bericht oder Brief)"))
         self.entry_confidential.setAccessibleName(_("vertraulich / anvertraut"))
         form.addRow("", self.entry_confidential)
         self.entry_text = QPlainTextEdit()
@@ -286,8 +293,12 @@ class CasePage(QWidget):
         self.undo_button.setAccessibleName(_("Löschen rückgängig machen"))
         self.undo_button.clicked.connect(self.undo_delete)
         self.undo_button.setVisible(False)
+        finding = QPushButton(_("S&ystemlücke melden …"))
+        finding.setAccessibleName(_("Systemlücke anonym melden"))
+        finding.clicked.connect(self.report_finding)
         row = QHBoxLayout()
         row.addWidget(save)
+        row.addWidget(finding)
         row.addStretch(1)
         row.addWidget(self.undo_button)
         row.addWidget(delete)
@@ -347,28 +358,28 @@ class CasePage(QWidget):
             self.plan_tree.header().setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
 
         goal_form = QFormLayout()
-        self.goal_title = _labelled(goal_form, _("Neues &Ziel:"), QLineEdit())
+        self.goal_title = _labelled(goal_form, _("Neues Zi&el:"), QLineEdit())
         self.goal_title.setMaxLength(300)
-        self.goal_area = _labelled(goal_form, _("Lebens&bereich:"), QComboBox())
+        self.goal_area = _labelled(goal_form, _("Lebensbe&reich:"), QComboBox())
         self.goal_review = _labelled(goal_form, _("Überprüfung a&m:"), QLineEdit())
         self.goal_review.setPlaceholderText(_("TT.MM.JJJJ (optional)"))
-        add_goal = QPushButton(_("Ziel &hinzufügen"))
+        add_goal = QPushButton(_("Ziel hinzu&fügen"))
         add_goal.setAccessibleName(_("Ziel hinzufügen"))
         add_goal.clicked.connect(self.add_goal)
         goal_form.addRow("", add_goal)
 
         step_form = QFormLayout()
-        self.step_text = _labelled(step_form, _("Neuer Sc&hritt (zum gewählten Ziel):"), QLineEdit())
+        self.step_text = _labelled(step_form, _("Neuer Schri&tt (zum gewählten Ziel):"), QLineEdit())
         self.step_who = QComboBox()
         for code, label in (("client", _("Klient*in")), ("case_manager", _("Case Manager/in")), ("other", _("andere Stelle"))):
             self.step_who.addItem(label, code)
-        _labelled(step_form, _("&Wer:"), self.step_who)
-        self.step_due = _labelled(step_form, _("Bis &wann:"), QLineEdit())
+        _labelled(step_form, _("&Verantwortlich:"), self.step_who)
+        self.step_due = _labelled(step_form, _("Fällig bi&s:"), QLineEdit())
         self.step_due.setPlaceholderText(_("TT.MM.JJJJ (optional)"))
-        add_step = QPushButton(_("Schritt hin&zufügen"))
+        add_step = QPushButton(_("S&chritt hinzufügen"))
         add_step.setAccessibleName(_("Schritt hinzufügen"))
         add_step.clicked.connect(self.add_step)
-        done = QPushButton(_("Schritt &erledigt"))
+        done = QPushButton(_("Schritt a&ls erledigt markieren"))
         done.setAccessibleName(_("Gewählten Schritt als erledigt markieren"))
         done.clicked.connect(self.complete_step)
         buttons = QHBoxLayout()
@@ -386,6 +397,86 @@ class CasePage(QWidget):
         layout.addLayout(forms)
         layout.addWidget(self.plan_error)
         return tab
+
+    def _follow_up_tab(self) -> QWidget:
+        tab = QWidget()
+        self.follow_up_list = QListWidget()
+        self.follow_up_list.setAccessibleName(_("Wiedervorlagen dieses Falls"))
+        form = QFormLayout()
+        self.follow_up_title = _labelled(form, _("Be&treff:"), QLineEdit())
+        self.follow_up_title.setMaxLength(300)
+        self.follow_up_due = _labelled(form, _("&Fällig am:"), QLineEdit())
+        self.follow_up_due.setPlaceholderText(_("TT.MM.JJJJ"))
+        add = QPushButton(_("Wiedervorlage an&legen"))
+        add.setAccessibleName(_("Wiedervorlage anlegen"))
+        add.clicked.connect(self.add_follow_up)
+        done = QPushButton(_("&Erledigt"))
+        done.setAccessibleName(_("Gewählte Wiedervorlage abhaken"))
+        done.clicked.connect(self.complete_follow_up)
+        buttons = QHBoxLayout()
+        buttons.addWidget(add)
+        buttons.addWidget(done)
+        buttons.addStretch(1)
+        form.addRow("", buttons)
+        self.follow_up_error = QLabel()
+        self.follow_up_error.setStyleSheet("color: #b00020;")
+        layout = QVBoxLayout(tab)
+        layout.addWidget(self.follow_up_list, 1)
+        layout.addLayout(form)
+        layout.addWidget(self.follow_up_error)
+        return tab
+
+    def _load_follow_ups(self) -> None:
+        self.follow_up_list.clear()
+        with self.ctx.read() as session:
+            rows = followups.case_follow_ups(session, self.case.id, include_done=True)
+        today = date.today()
+        for row in rows:
+            if row.done_at is not None:
+                state = _("erledigt")
+            elif row.due_on < today:
+                state = _("überfällig")
+            else:
+                state = _("offen")
+            item = QListWidgetItem(f"{format_date(row.due_on)} – {row.title} ({state})")
+            item.setData(Qt.ItemDataRole.UserRole, row.id if row.done_at is None else None)
+            self.follow_up_list.addItem(item)
+        if not rows:
+            self.follow_up_list.addItem(QListWidgetItem(_("Keine Wiedervorlagen")))
+
+    def add_follow_up(self) -> None:
+        try:
+            due = parse_date(self.follow_up_due.text())
+            if due is None:
+                raise ValidationError({"due_on": _("Bitte geben Sie an, wann die Wiedervorlage fällig ist.")})
+            followups.add_follow_up(self.ctx, self.follow_up_title.text(), due, case_id=self.case.id)
+        except ValidationError as exc:
+            self.follow_up_error.setText(" ".join(exc.field_errors.values()))
+            return
+        except UserError as exc:
+            self.follow_up_error.setText(exc.message)
+            return
+        self.follow_up_error.clear()
+        self.follow_up_title.clear()
+        self.follow_up_due.clear()
+        self._load_follow_ups()
+        self.status.setText(_("Wiedervorlage angelegt."))
+        self.changed.emit(self.case.id)
+
+    def complete_follow_up(self) -> None:
+        item = self.follow_up_list.currentItem()
+        follow_up_id = item.data(Qt.ItemDataRole.UserRole) if item else None
+        if not follow_up_id:
+            self.follow_up_error.setText(_("Bitte zuerst eine offene Wiedervorlage auswählen."))
+            return
+        try:
+            followups.complete_follow_up(self.ctx, follow_up_id)
+        except UserError as exc:
+            self._fail(exc)
+            return
+        self._load_follow_ups()
+        self.status.setText(_("Wiedervorlage erledigt."))
+        self.changed.emit(self.case.id)
 
     def _history_tab(self) -> QWidget:
         tab = QWidget()
@@ -411,6 +502,11 @@ class CasePage(QWidget):
         self.entry_language.addItem(_("– keine –"), None)
         for code, name in languages(lang).items():
             self.entry_language.addItem(name, code)
+        self.entry_location.clear()
+        self.entry_location.addItem(_("– keine Angabe –"), None)
+        with ctx.read() as session:
+            for location_id, name in locations(session):
+                self.entry_location.addItem(name, location_id)
         self.goal_area.clear()
         self.goal_area.addItem(_("– keiner –"), None)
         for code, label in self._life_areas.items():
@@ -423,6 +519,7 @@ class CasePage(QWidget):
         self._update_journal_count()
         self._load_assessment()
         self._load_plan()
+        self._load_follow_ups()
         self._load_history()
         self.status.clear()
 
@@ -444,6 +541,7 @@ class CasePage(QWidget):
             self.next_button.setAccessibleName(_("Weiter zur Phase {phase}").format(phase=cases.phase_label(following)))
         self.close_button.setVisible(not closed)
         self.phase_button.setVisible(not closed)
+        self.handover_button.setVisible(not closed)
         self.reopen_button.setVisible(closed)
         if closed:
             reason = self._closure_reasons.get(c.closure_reason or "", c.closure_reason or "")
@@ -581,6 +679,68 @@ class CasePage(QWidget):
         self.status.setText(_("Der Fall ist wieder geöffnet."))
         self.changed.emit(self.case.id)
 
+    def hand_over(self) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        with self.ctx.read() as session:
+            managers = [(i, n) for i, n in case_managers(session) if i != self.case.case_manager_id]
+        if not managers:
+            QMessageBox.information(
+                self, _("Fallübergabe"), _("Es gibt keine weitere aktive Case Manager/in, an die übergeben werden kann.")
+            )
+            return
+        names = [name for _i, name in managers]
+        name, ok = QInputDialog.getItem(self, _("Fallübergabe"), _("Übergeben an:"), names, 0, False)
+        if not ok:
+            return
+        try:
+            self.case = cases.hand_over(self.ctx, self.case.id, managers[names.index(name)][0])
+        except UserError as exc:
+            self._fail(exc)
+            return
+        self.load(self.case.id)
+        self.status.setText(_("Der Fall wurde übergeben."))
+        self.changed.emit(self.case.id)
+
+    def report_finding(self) -> None:
+        with self.ctx.read() as session:
+            categories = code_labels(session, "finding_category", current_language())
+        dialog = QDialog(self)
+        dialog.setWindowTitle(_("Systemlücke melden"))
+        form = QFormLayout(dialog)
+        hint = QLabel(_("Beschreiben Sie die Hürde im System ohne Namen oder Daten der Person; sie fließt anonym in Berichte ein."))
+        hint.setWordWrap(True)
+        form.addRow(hint)
+        category = QComboBox()
+        for code, label in categories.items():
+            category.addItem(label, code)
+        _labelled(form, _("&Kategorie:"), category)
+        text = QPlainTextEdit()
+        text.setTabChangesFocus(True)
+        _labelled(form, _("&Beschreibung:"), text)
+        error = QLabel()
+        error.setStyleSheet("color: #b00020;")
+        form.addRow(error)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText(_("&Melden"))
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(_("Abbrechen"))
+        buttons.accepted.connect(dialog.accept)
+        buttons.rejected.connect(dialog.reject)
+        form.addRow(buttons)
+        while dialog.exec() == QDialog.DialogCode.Accepted:
+            try:
+                journal.add_structural_finding(
+                    self.ctx, category.currentData(), text.toPlainText(), case_id=self.case.id
+                )
+            except ValidationError as exc:
+                error.setText(" ".join(exc.field_errors.values()))
+                continue
+            except UserError as exc:
+                error.setText(exc.message)
+                continue
+            self.status.setText(_("Systemlücke gemeldet."))
+            return
+
     def save_entry(self) -> None:
         try:
             on = parse_date(self.entry_date.text(), allow_future=False)
@@ -588,6 +748,7 @@ class CasePage(QWidget):
                 self.ctx, self.case.id, text=self.entry_text.toPlainText(), entry_date=on,
                 contact_type=self.entry_type.currentData(), duration_min=self.entry_duration.value() or None,
                 interpreter_language=self.entry_language.currentData(),
+                location_id=self.entry_location.currentData(),
                 confidential=self.entry_confidential.isChecked(),
             )  # fmt: skip
         except ValidationError as exc:

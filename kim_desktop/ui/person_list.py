@@ -242,9 +242,13 @@ class PersonListPage(QWidget):
         else:
             from ..i18n import format_number
 
-            text = _("{n} Personen").format(n=format_number(self.model.total)) if self.model.total else _(
-                "Noch keine Personen erfasst"
-            )
+            total = self.model.total
+            if total == 0:
+                text = _("Noch keine Personen erfasst")
+            elif total == 1:
+                text = _("1 Person")
+            else:
+                text = _("{n} Personen").format(n=format_number(total))
         self.count_label.setText(text)
 
     def _open_index(self, index: QModelIndex) -> None:
