@@ -2,7 +2,8 @@
 
 Outside the test suite on purpose (see ARCHITECTURE.md: speed is measured here, not asserted in tests).
 Measures demo generation, GUI start (``--exit-after-start``) against a bare Qt window, peak memory of the
-GUI process, person search latency and opening a person; compares the figures with the targets below.
+GUI process, person search latency, opening a person, and the case-journey targets (case page with 2,000
+journal entries, start page, duplicate check at intake); compares the figures with the targets below.
 """
 
 from __future__ import annotations
@@ -15,6 +16,10 @@ TARGETS = {
     "person_open_ms": (50.0, "ms", "Open person page (median)"),
     "rss_mb": (300.0, "MB", "Peak RSS of the GUI"),
     "demo_generation_s": (180.0, "s", "Demo generation (100,000 persons)"),
+    "case_open_ms": (150.0, "ms", "Open case page, 2,000 entries (median)"),
+    "workplace_ms": (300.0, "ms", "Start page, whole office (median)"),
+    "workplace_manager_ms": (300.0, "ms", "Start page, one case manager (median)"),
+    "duplicate_check_p95_ms": (50.0, "ms", "Duplicate check p95"),
 }
 #: Demo generation target applies to this many persons.
 GENERATION_TARGET_PERSONS = 100_000

@@ -40,6 +40,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--queries", type=int, default=300, help="search queries (default 300, at least 200)")
     parser.add_argument("--opens", type=int, default=50, help="persons to open (default 50)")
     parser.add_argument("--skip-start", action="store_true", help="do not measure the GUI start")
+    parser.add_argument(
+        "--skip-casework",
+        action="store_true",
+        help="do not measure the case page, the start page and the duplicate check",
+    )
     return parser.parse_args(argv)
 
 
@@ -200,6 +205,25 @@ def print_table(rows) -> None:
     print()
 
 
+def print_casework(results: dict) -> None:
+    if "case_open_ms" in results:
+        breakdown = ", ".join(f"{k} {v:.1f}" for k, v in results["case_services_breakdown_ms"].items())
+        print(f"\ncase page ({results['case_journal_total']:,} entries, {results['case_journal_shown']} shown): "
+              f"load() {results['case_open_ms']} ms (max {results['case_open_max_ms']}), "
+              f"with paint {results['case_open_painted_ms']} ms, first open {results['case_page_first_ms']} ms; "
+              f"services {results['case_services_ms']} ms ({breakdown} ms)")  # fmt: skip
+    for key, label in (("workplace_office", "whole office"), ("workplace_manager", "case manager")):
+        if key in results:
+            w = results[key]
+            print(f"start page, {label}: refresh() {w['ms']} ms (max {w['max_ms']}), services {w['services_ms']} ms, "
+                  f"{w['reminders']} reminders {w['reminders_by_kind']}")  # fmt: skip
+    print(f"duplicate check p50 {results['duplicate_check_p50_ms']} ms, max {results['duplicate_check_max_ms']} ms")
+    for kind, f in results["duplicate_by_kind"].items():
+        extra = f"found {f['found']}/{f['n']}" if "found" in f else f"flagged {f['flagged']}/{f['n']}"
+        print(f"  {kind:<10} n={f['n']:<3} p50 {f['p50_ms']:>7.2f} ms  p95 {f['p95_ms']:>7.2f} ms"
+              f"  max {f['max_ms']:>7.2f} ms  {extra}")  # fmt: skip
+
+
 def main(argv=None) -> int:
     os.environ.setdefault("KIM_DESKTOP_NO_LOG_FILE", "1")
     args = parse_args(argv)
@@ -219,6 +243,10 @@ def main(argv=None) -> int:
     results.update(measure_search_and_open(db, args.queries, args.opens, seed=2024))
     if not args.skip_start:
         results.update(measure_start(db, args.runs))
+    if not args.skip_casework:
+        from .casework import measure_casework
+
+        results.update(measure_casework(db))
     rows = targets_table(results)
     print_table(rows)
     print(f"search p50 {results['search_p50_ms']} ms, max {results['search_max_ms']} ms; "
@@ -226,6 +254,8 @@ def main(argv=None) -> int:
     for kind, figures in results["search_by_kind"].items():
         print(f"  {kind:<12} n={figures['n']:<3} p50 {figures['p50_ms']:>7.2f} ms  p95 {figures['p95_ms']:>7.2f} ms"
               f"  max {figures['max_ms']:>7.2f} ms")  # fmt: skip
+    if "duplicate_check_p95_ms" in results:
+        print_casework(results)
     results["targets"] = [dict(zip(("measure", "value", "target", "result"), r, strict=True)) for r in rows]
     if args.out:
         args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")

@@ -173,8 +173,16 @@ class PersonPage(QWidget):
             edit.setPlaceholderText(placeholder)
         return edit
 
+    @staticmethod
+    def _compact(combo: QComboBox) -> QComboBox:
+        # Long entries ("Demokratische Republik Kongo", "Niederlassungserlaubnis / Daueraufenthalt-EU") must not
+        # widen the whole column: the popup still shows them in full.
+        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        combo.setMinimumContentsLength(14)
+        return combo
+
     def _country_combo(self) -> QComboBox:
-        combo = QComboBox()
+        combo = self._compact(QComboBox())
         combo.addItem(_("– keine Angabe –"), None)
         for code, name in countries(current_language()).items():
             combo.addItem(name, code)
@@ -182,7 +190,7 @@ class PersonPage(QWidget):
         return combo
 
     def _language_combo(self) -> QComboBox:
-        combo = QComboBox()
+        combo = self._compact(QComboBox())
         combo.addItem(_("– keine Angabe –"), None)
         for code, name in languages(current_language()).items():
             combo.addItem(name, code)
@@ -265,7 +273,7 @@ class PersonPage(QWidget):
 
     def _residence_fields(self) -> QFormLayout:
         form = QFormLayout()
-        status = QComboBox()
+        status = self._compact(QComboBox())
         self._add(form, "residence_status", _("A&ufenthaltsstatus:"), status)
         self._add(form, "residence_valid_until", _("gültig b&is:"), self._line(10, _("TT.MM.JJJJ")))
         self._add(form, "entry_date", _("Einreise am:"), self._line(10, _("TT.MM.JJJJ")))
