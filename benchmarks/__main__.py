@@ -211,13 +211,16 @@ def print_casework(results: dict) -> None:
         print(f"\ncase page ({results['case_journal_total']:,} entries, {results['case_journal_shown']} shown): "
               f"load() {results['case_open_ms']} ms (max {results['case_open_max_ms']}), "
               f"with paint {results['case_open_painted_ms']} ms, first open {results['case_page_first_ms']} ms; "
-              f"services {results['case_services_ms']} ms ({breakdown} ms)")  # fmt: skip
+              f"services {results['case_services_ms']} ms, all calls of load() {results['case_services_all_ms']} ms "
+              f"({breakdown} ms)")  # fmt: skip
     for key, label in (("workplace_office", "whole office"), ("workplace_manager", "case manager")):
         if key in results:
             w = results[key]
-            print(f"start page, {label}: refresh() {w['ms']} ms (max {w['max_ms']}), services {w['services_ms']} ms, "
-                  f"{w['reminders']} reminders {w['reminders_by_kind']}")  # fmt: skip
-    print(f"duplicate check p50 {results['duplicate_check_p50_ms']} ms, max {results['duplicate_check_max_ms']} ms")
+            print(f"start page, {label}: refresh() {w['ms']} ms (max {w['max_ms']}), first {w['first_ms']} ms, "
+                  f"services {w['services_ms']} ms, {w['reminders']} reminders {w['reminders_by_kind']}")  # fmt: skip
+    print(
+        f"duplicate check p50 {results['duplicate_check_p50_ms']} ms, max {results['duplicate_check_max_ms']} ms"
+    )
     for kind, f in results["duplicate_by_kind"].items():
         extra = f"found {f['found']}/{f['n']}" if "found" in f else f"flagged {f['flagged']}/{f['n']}"
         print(f"  {kind:<10} n={f['n']:<3} p50 {f['p50_ms']:>7.2f} ms  p95 {f['p95_ms']:>7.2f} ms"

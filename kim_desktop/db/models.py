@@ -129,6 +129,7 @@ class Person(Entity, Base):
         CheckConstraint("birth_day IS NULL OR birth_month IS NOT NULL", name="birth_day_needs_month"),
         CheckConstraint("birth_month IS NULL OR birth_year IS NOT NULL", name="birth_month_needs_year"),
         Index("ix_person_list_order", "sort_name", "id"),
+        Index("ix_person_residence_valid_until", "residence_valid_until"),
     )
 
     family_name: Mapped[str] = mapped_column(String(200))
@@ -253,6 +254,7 @@ class SearchKey(Base):
 class Case(Entity, Base):
     __tablename__ = "case_file"
     __table_args__ = (
+        Index("ix_case_file_manager_phase", "case_manager_id", "phase"),
         CheckConstraint(
             "phase IN ('intake','assessment','planning','implementation','monitoring','closed')", name="phase"
         ),
@@ -548,6 +550,7 @@ class Consent(Entity, Base):
 
     __tablename__ = "consent"
     __table_args__ = (
+        Index("ix_consent_valid_until", "valid_until"),
         CheckConstraint("kind IN ('case_management','release','privacy_notice')", name="kind"),
     )
 

@@ -16,14 +16,16 @@ Every change is dated and attributed (``case_phase_change``) and written in one 
 from __future__ import annotations
 
 import string
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 
 from ..db.models import (
     CASE_PHASES,
+    Assessment,
     Case,
     CasePhaseChange,
     CodeEntry,
@@ -215,9 +217,14 @@ def open_case(
     eligibility: dict | None = None,
     consent_on: date | None = None,
     consent_form: str = "written",
+    member_ids: Sequence[str] | None = None,
 ) -> CaseView:
     """Open a case in phase Klärung with the next file number; with ``consent_on`` the consent to case
-    management is recorded in the same transaction."""
+    management is recorded in the same transaction.
+
+    With ``member_ids`` (household members the case is also about) the client and those persons become the
+    case's members (``case_member``) in the same transaction, and a case with further members becomes the
+    case of the client's household."""
     opened_on = opened_on or date.today()
     if opened_on > date.today():
         raise ValidationError({"opened_on": _("Ein Fall kann nicht in der Zukunft eröffnet werden.")})
@@ -249,8 +256,16 @@ def open_case(
         )
         if consent_on is not None:
             _add_consent(session, person_id, case.id, consent_on, consent_form, True, None)
+        members = None
+        if member_ids is not None:
+            from .households import insert_case_members
+
+            members = insert_case_members(session, case, member_ids)
         reindex_persons(session, [person_id])
-        audit.record(session, "create", entity_type="case", entity_id=case.id, person_id=person_id, case_id=case.id)
+        audit.record(
+            session, "create", entity_type="case", entity_id=case.id, person_id=person_id, case_id=case.id,
+            detail={"members": members} if members else None,
+        )  # fmt: skip
         session.flush()
         return _case_view(session, case)
 
@@ -499,8 +514,17 @@ def list_cases(
     person_id: str | None = None,
     limit: int = 500,
     offset: int = 0,
+    life_area: str | None = None,
+    overdue_only: bool = False,
+    today: date | None = None,
 ) -> list[CaseSummary]:
-    """Cases filtered by phase (``open`` = all but closed), case manager (id or user name) or person."""
+    """Cases filtered by phase (``open`` = all but closed), case manager (id or user name) or person.
+
+    ``life_area`` (a code of the list ``life_area``) keeps the cases with an assessment or a goal in that
+    life area; ``overdue_only`` the cases with something overdue on ``today`` (default: the current date):
+    an open Wiedervorlage, the review date of an open goal or an unfinished step of an open goal due before
+    today.
+    """
     from ..db.models import UserAccount
 
     stmt = _summary_columns().where(Case.deleted_at.is_(None))
@@ -518,8 +542,43 @@ def list_cases(
         stmt = stmt.where((Case.case_manager_id == manager) | (UserAccount.username == manager))
     if person_id:
         stmt = stmt.where(Case.person_id == person_id)
+    if life_area:
+        _check_code(session, "life_area", life_area, "life_area", _("Unbekannter Lebensbereich: {code}"))
+        stmt = stmt.where(_in_life_area(life_area))
+    if overdue_only:
+        stmt = stmt.where(_has_overdue(today or date.today()))
     stmt = stmt.order_by(Case.opened_on.desc(), Case.file_number).offset(offset).limit(limit)
     return [_summary(case, family, given, name) for case, family, given, name in session.execute(stmt)]
+
+
+def _in_life_area(life_area: str):
+    """SQL condition: the case has an assessment or a goal in ``life_area``."""
+    return exists().where(
+        Assessment.case_id == Case.id, Assessment.life_area == life_area, Assessment.deleted_at.is_(None)
+    ) | exists().where(Goal.case_id == Case.id, Goal.life_area == life_area, Goal.deleted_at.is_(None))
+
+
+def _has_overdue(today: date):
+    """SQL condition: the case has an open Wiedervorlage, goal review or step due before ``today``."""
+    from ..db.models import FollowUp, Step
+
+    open_goal = (Goal.case_id == Case.id, Goal.status == "open", Goal.deleted_at.is_(None))
+    follow_up = exists().where(
+        FollowUp.case_id == Case.id,
+        FollowUp.done_at.is_(None),
+        FollowUp.deleted_at.is_(None),
+        FollowUp.due_on < today,
+    )
+    review = exists().where(*open_goal, Goal.review_on.is_not(None), Goal.review_on < today)
+    step = exists().where(
+        *open_goal,
+        Step.goal_id == Goal.id,
+        Step.deleted_at.is_(None),
+        Step.done_on.is_(None),
+        Step.due_on.is_not(None),
+        Step.due_on < today,
+    )
+    return follow_up | review | step
 
 
 def record_consent(

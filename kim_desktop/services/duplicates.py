@@ -37,7 +37,7 @@ from typing import Any
 from sqlalchemy import exists, select, union
 from sqlalchemy.orm import aliased
 
-from ..db.models import Person, SearchKey
+from ..db.models import Person, PersonNameVariant, PersonNationality, SearchKey
 from . import names
 from .dates import PartialDate
 
@@ -62,8 +62,10 @@ class NameKeys:
             for variant in names.fold_variants(text or ""):
                 toks.update(names.tokens(variant))
             toks.update(names.tokens(text or ""))
-        # One- and two-letter particles (al, el, de) say nothing about identity.
-        toks = {t for t in toks if len(t) > 2}
+        # One- and two-letter particles (al, el, de) say nothing about identity, unless they are all there is
+        # (Vietnamese family names: Hồ, Lý, Vũ, Lê).
+        longer = {t for t in toks if len(t) > 2}
+        toks = longer or toks
         return cls(toks, {c for t in toks if len(c := names.phonetic_key(t)) >= 2})
 
     def __bool__(self) -> bool:
@@ -187,44 +189,58 @@ def find_duplicates(
     # apart, which also finds swapped order), plus those recorded without given names. A person matching
     # only one of the two cannot reach the threshold, so the candidate set stays small and the check fast.
     sk, sk2 = aliased(SearchKey), aliased(SearchKey)
+    live = [Person.deleted_at.is_(None), Person.merged_into_id.is_(None)]
+    if birth is not None:
+        # A known, different birth year scores -1.00 and can never reach the threshold: filter it in SQL,
+        # before the candidate cap, so common names do not flood the check.
+        live.append(Person.birth_year.is_(None) | (Person.birth_year == birth.year))
+    if exclude_id:
+        live.append(Person.id != exclude_id)
     if family_keys and given_keys:
-        stmt = select(sk.person_id).where(
-            sk.key.in_(family_keys), exists().where(sk2.person_id == sk.person_id, sk2.key.in_(given_keys))
+        with_given = (
+            select(Person.id)
+            .join(sk, sk.person_id == Person.id)
+            .where(
+                sk.key.in_(family_keys),
+                exists().where(sk2.person_id == sk.person_id, sk2.key.in_(given_keys)),
+                *live,
+            )
         )
         without_given = (
             select(Person.id)
             .join(sk2, sk2.person_id == Person.id)
-            .where(sk2.key.in_(family_keys), Person.given_names == "")
+            .where(sk2.key.in_(family_keys), Person.given_names == "", *live)
         )
-        stmt = union(stmt, without_given)
+        stmt = union(with_given, without_given)
     else:
-        stmt = select(sk.person_id).where(sk.key.in_(family_keys or given_keys))
+        stmt = select(Person.id).join(sk, sk.person_id == Person.id).where(sk.key.in_(family_keys or given_keys), *live)
     ids = list(session.scalars(select(stmt.subquery().c[0]).distinct().limit(CANDIDATE_LIMIT)))
-    if exclude_id:
-        ids = [i for i in ids if i != exclude_id]
     if not ids:
         return []
-    from sqlalchemy.orm import selectinload
-
-    candidates = []
-    for person in session.scalars(
-        select(Person)
-        .options(selectinload(Person.name_variants), selectinload(Person.nationalities))
-        .where(Person.id.in_(ids), Person.deleted_at.is_(None), Person.merged_into_id.is_(None))
-    ):
-        old_birth = PartialDate.from_parts(person.birth_year, person.birth_month, person.birth_day)
-        old = PersonFacts.of(
-            person.family_name,
-            person.given_names,
-            old_birth,
-            person.phone,
-            [n.country_code for n in person.nationalities],
-            [(v.family_name, v.given_names) for v in person.name_variants],
+    # Plain columns, not ORM objects: the check runs while the counsellor types.
+    variants: dict[str, list[tuple[str, str]]] = {}
+    for pid, family, given in session.execute(
+        select(PersonNameVariant.person_id, PersonNameVariant.family_name, PersonNameVariant.given_names).where(
+            PersonNameVariant.person_id.in_(ids)
         )
+    ):
+        variants.setdefault(pid, []).append((family, given))
+    countries: dict[str, list[str]] = {}
+    for pid, code in session.execute(
+        select(PersonNationality.person_id, PersonNationality.country_code).where(PersonNationality.person_id.in_(ids))
+    ):
+        countries.setdefault(pid, []).append(code)
+    candidates = []
+    for pid, family, given, year, month, day, phone_number, city in session.execute(
+        select(
+            Person.id, Person.family_name, Person.given_names, Person.birth_year, Person.birth_month,
+            Person.birth_day, Person.phone, Person.city,
+        ).where(Person.id.in_(ids))
+    ):  # fmt: skip
+        old_birth = PartialDate.from_parts(year, month, day)
+        old = PersonFacts.of(family, given, old_birth, phone_number, countries.get(pid, ()), variants.get(pid, ()))
         value = score(new, old)
         if value >= threshold:
-            candidates.append(
-                DuplicateCandidate(person.id, person.family_name, person.given_names, old_birth, person.city, value)
-            )
+            candidates.append(DuplicateCandidate(pid, family, given, old_birth, city, value))
     candidates.sort(key=lambda c: (-c.score, c.family_name, c.given_names, c.id))
     return candidates

@@ -146,7 +146,7 @@ class ClosureDialog(QDialog):
         for code, label in reasons.items():
             self.reason.addItem(label, code)
         _labelled(form, _("&Abschlussgrund*:"), self.reason)
-        self.on = _labelled(form, _("Abgeschlossen &am:"), _date_edit())
+        self.on = _labelled(form, _("Abgeschlossen a&m:"), _date_edit())
         self.ratings: dict[str, QComboBox] = {}
         if open_goals:
             form.addRow(QLabel(_("Wie weit wurden die Ziele erreicht?")))
@@ -155,7 +155,7 @@ class ClosureDialog(QDialog):
             combo.addItem(_("– bitte bewerten –"), None)
             for rating in cases.GOAL_RATINGS:
                 combo.addItem(cases.rating_label(rating), rating)
-            label = QLabel(title)
+            label = QLabel(title.replace("&", "&&"))  # a goal's "&" is text, not an accelerator (buddy label)
             label.setTextFormat(Qt.TextFormat.PlainText)
             label.setWordWrap(True)
             label.setBuddy(combo)
@@ -171,7 +171,7 @@ class ClosureDialog(QDialog):
         self.error.setWordWrap(True)
         form.addRow(self.error)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText(_("Fall &abschließen"))
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText(_("Fall abschl&ießen"))
         buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(_("Abbrechen"))
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -335,6 +335,8 @@ class CasePage(QWidget):
         )
         self.assessment_table.verticalHeader().setVisible(False)
         header = self.assessment_table.horizontalHeader()
+        for column in (0, 1, 2):  # life area and the two choices: wide enough for their header and longest label
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         for column in (3, 4, 5):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
         save = QPushButton(_("Assessment &speichern"))

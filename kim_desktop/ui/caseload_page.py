@@ -1,4 +1,5 @@
-"""The case list "Fälle": filter by phase and case manager (in the database), by text (in memory), sortable.
+"""The case list "Fälle": filter by phase, case manager, life area and overdue items (in the database), by
+text (in memory), sortable.
 
 ``cases.list_cases`` returns at most ``LIMIT`` cases (newest first); an office's open caseload is far below
 that. The text filter matches file number and name, folded like the person search (``Müller`` = ``Mueller``
@@ -17,6 +18,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
@@ -36,7 +38,7 @@ from ..i18n import _, format_date, format_number, sort_key
 LIMIT = 2000
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
-ALL = "all"  # phase combo: every case; manager combo: every case manager
+ALL = "all"  # phase combo: every case; manager combo: every case manager; life area combo: every area
 
 
 class CaseListModel(QAbstractTableModel):
@@ -172,6 +174,20 @@ class CaseloadPage(QWidget):
         manager_caption = QLabel(_("&Case Manager/in:"))
         manager_caption.setBuddy(self.manager)
 
+        self.life_area = QComboBox()
+        self.life_area.setAccessibleName(_("Lebensbereich"))
+        self.life_area.setAccessibleDescription(_("Fälle mit Assessment oder Ziel in diesem Lebensbereich"))
+        self.life_area.addItem(_("alle"), ALL)
+        self.life_area.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        life_area_caption = QLabel(_("&Lebensbereich:"))
+        life_area_caption.setBuddy(self.life_area)
+
+        self.overdue_only = QCheckBox(_("&nur mit überfälligen Punkten"))
+        self.overdue_only.setAccessibleName(_("nur mit überfälligen Punkten"))
+        self.overdue_only.setAccessibleDescription(
+            _("Fälle mit überfälliger Wiedervorlage, Zielüberprüfung oder überfälligem Schritt")
+        )
+
         self.filter = QLineEdit()
         self.filter.setAccessibleName(_("Fälle filtern"))
         self.filter.setAccessibleDescription(_("Filtert die Liste nach Aktenzeichen oder Namen beim Tippen"))
@@ -186,6 +202,11 @@ class CaseloadPage(QWidget):
         filters.addSpacing(12)
         filters.addWidget(manager_caption)
         filters.addWidget(self.manager)
+        filters.addSpacing(12)
+        filters.addWidget(life_area_caption)
+        filters.addWidget(self.life_area)
+        filters.addSpacing(12)
+        filters.addWidget(self.overdue_only)
         filters.addSpacing(12)
         filters.addWidget(filter_caption)
         filters.addWidget(self.filter, 1)
@@ -225,6 +246,8 @@ class CaseloadPage(QWidget):
 
         self.phase.currentIndexChanged.connect(lambda _i: self.reload())
         self.manager.currentIndexChanged.connect(lambda _i: self.reload())
+        self.life_area.currentIndexChanged.connect(lambda _i: self.reload())
+        self.overdue_only.toggled.connect(lambda _c: self.reload())
         self.filter.textChanged.connect(self._apply_text)
         self.filter.returnPressed.connect(self._to_table)
 
@@ -233,6 +256,7 @@ class CaseloadPage(QWidget):
     def set_context(self, ctx) -> None:
         self.ctx = ctx
         self._fill_managers()
+        self._fill_life_areas()
         self.reload()
 
     def _fill_managers(self) -> None:
@@ -257,21 +281,39 @@ class CaseloadPage(QWidget):
         self.manager.setCurrentIndex(max(0, self.manager.findData(current)))
         self.manager.blockSignals(False)
 
+    def _fill_life_areas(self) -> None:
+        """The office's life areas (code list ``life_area``, inactive ones too: older cases may use them)."""
+        from ..i18n import current_language
+        from ..services.codes import code_labels
+
+        with self.ctx.read() as session:
+            areas = code_labels(session, "life_area", current_language())
+        current = self.life_area.currentData()
+        self.life_area.blockSignals(True)
+        self.life_area.clear()
+        self.life_area.addItem(_("alle"), ALL)
+        for code, label in areas.items():
+            self.life_area.addItem(label, code)
+        self.life_area.setCurrentIndex(max(0, self.life_area.findData(current)))
+        self.life_area.blockSignals(False)
+
     def refresh(self) -> None:
-        """Reload case managers and cases (after changes elsewhere)."""
+        """Reload case managers, life areas and cases (after changes elsewhere)."""
         if self.ctx is None:
             return
         self._fill_managers()
+        self._fill_life_areas()
         self.reload()
 
     def reload(self) -> None:
-        """Query the cases for the phase and case manager filters; keeps the selected case if still listed."""
+        """Query the cases for the database filters; keeps the selected case if still listed."""
         if self.ctx is None:
             return
         from ..services.cases import list_cases
 
         phase = self.phase.currentData()
         manager = self.manager.currentData()
+        life_area = self.life_area.currentData()
         selected = self.selected_case_id()
         try:
             with self.ctx.read() as session:
@@ -279,6 +321,8 @@ class CaseloadPage(QWidget):
                     session,
                     phase=None if phase == ALL else phase,
                     manager=None if manager == ALL else manager,
+                    life_area=None if life_area == ALL else life_area,
+                    overdue_only=self.overdue_only.isChecked(),
                     limit=LIMIT,
                 )
         except UserError as exc:

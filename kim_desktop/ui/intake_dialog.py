@@ -2,10 +2,13 @@
 
 One quick form: opening date and access channel, the office's eligibility criteria as checkboxes (opening
 although a criterion is not met needs an explicit "trotzdem eröffnen"), the date the person was informed
-about case management and the consent to it. Everything the dialog can check itself is checked before
-anything is stored, so all messages appear at once. ``cases.open_case`` then opens the case and records the
-consent (unless it is still missing) in one transaction; the date the person was informed goes into the
-journal as a file note (no service field for it yet).
+about case management and the consent to it, and the household: the members already known (checked: "in den
+Fall aufnehmen") and further persons already on file, chosen with the person picker and a relation. Everything
+the dialog can check itself is checked before anything is stored, so all messages appear at once. On OK the
+household members added here are stored first (``households.add_member``, idempotent, so a retry is safe);
+``cases.open_case`` then opens the case, records the consent (unless it is still missing) and makes the
+checked members case members in one transaction; the date the person was informed goes into the journal as
+a file note (no service field for it yet).
 """
 
 from __future__ import annotations
@@ -20,9 +23,13 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QGroupBox,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QMessageBox,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -41,6 +48,9 @@ DEFAULT_ELIGIBILITY_CRITERIA: tuple[dict[str, str], ...] = (
     {"code": "einverstaendnis_beratung", "label": "Einverständnis mit Beratung"},
 )
 CONSENT_FORMS = ("written", "oral", "electronic")
+MEMBER_ID_ROLE = Qt.ItemDataRole.UserRole
+RELATION_ROLE = Qt.ItemDataRole.UserRole + 1  # set for members added in this dialog (not stored yet)
+HOUSEHOLD_ROLE = Qt.ItemDataRole.UserRole + 2  # the household such an addition joins ("" for a new one)
 
 
 def default_criterion_label(code: str, german: str) -> str:
@@ -95,8 +105,11 @@ class IntakeDialog(QDialog):
         with ctx.read() as session:
             from ..services.codes import code_labels
 
+            from ..services.households import household_of
+
             channels = code_labels(session, "access_channel", current_language(), active_only=True)
             criteria = eligibility_criteria(session)
+            known_members = household_of(session, person_id)
         today = format_date(date.today())
 
         self.person_label = QLabel(_("Klient*in: {name}").format(name=person_name))
@@ -153,6 +166,9 @@ class IntakeDialog(QDialog):
             self.consent_form.addItem(consent_form_label(form), form)
         self._add(consent_form, "form", _("Fo&rm der Einwilligung:"), self.consent_form)
 
+        # --- household ---
+        household_box = self._household_box(known_members)
+
         # --- buttons ---
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
@@ -170,6 +186,7 @@ class IntakeDialog(QDialog):
         layout.addLayout(case_form)
         layout.addWidget(eligibility_box)
         layout.addWidget(consent_box)
+        layout.addWidget(household_box)
         layout.addStretch(1)
         layout.addWidget(self.buttons)
 
@@ -179,6 +196,77 @@ class IntakeDialog(QDialog):
         self.opened_on.selectAll()
 
     # --- building --------------------------------------------------------------------------------------
+
+    def _household_box(self, known_members) -> QGroupBox:
+        """The section "Haushalt": known members to take into the case, adding further persons on file."""
+        from ..services.households import RELATIONS, relation_label
+
+        box = QGroupBox(_("Haushalt"))
+        layout = QVBoxLayout(box)
+        self.members_empty = QLabel(_("Für diese Person sind noch keine Haushaltsmitglieder erfasst."))
+        self.members_empty.setWordWrap(True)
+        self.members_caption = QLabel(_("In den Fall a&ufnehmen:"))
+        self.members = QListWidget()
+        self.members.setAccessibleName(_("Haushaltsmitglieder, die in den Fall aufgenommen werden"))
+        self.members.setAccessibleDescription(_("Leertaste setzt oder entfernt den Haken"))
+        self.members.setMaximumHeight(self.members.fontMetrics().height() * 6 + 12)
+        self.members_caption.setBuddy(self.members)
+        for view in known_members:
+            self._add_member_item(view, pending=False)
+        self.members.currentItemChanged.connect(lambda *_a: self._update_member_buttons())
+
+        self.relation = QComboBox()
+        for code in RELATIONS:
+            self.relation.addItem(relation_label(code), code)
+        relation_caption = QLabel(_("&Beziehung:"))
+        relation_caption.setBuddy(self.relation)
+        self.relation.setAccessibleName(_("Beziehung des neuen Haushaltsmitglieds"))
+        self.relation.setAccessibleDescription(_("Was die ausgewählte Person für die Klient*in ist"))
+        self.add_member_button = QPushButton(_("Haushaltsmitglied &hinzufügen …"))
+        self.add_member_button.setAccessibleName(_("Haushaltsmitglied hinzufügen"))
+        self.add_member_button.setAccessibleDescription(_("Öffnet die Suche nach einer bereits erfassten Person"))
+        self.add_member_button.clicked.connect(self.add_household_member)
+        self.discard_member_button = QPushButton(_("Hinzufügen &verwerfen"))
+        self.discard_member_button.setAccessibleName(_("Hinzufügen verwerfen"))
+        self.discard_member_button.setAccessibleDescription(
+            _("Nimmt die hier neu hinzugefügte Person wieder aus der Liste")
+        )
+        self.discard_member_button.clicked.connect(self.discard_household_member)
+        row = QHBoxLayout()
+        row.addWidget(relation_caption)
+        row.addWidget(self.relation)
+        row.addWidget(self.add_member_button)
+        row.addWidget(self.discard_member_button)
+        row.addStretch(1)
+
+        self.household_hint = QLabel(
+            _("Neue Personen legen Sie bitte zuerst auf der Personenseite an; hier wählen Sie bereits erfasste Personen aus.")
+        )
+        self.household_hint.setWordWrap(True)
+        self.errors["household"] = FieldError(self.add_member_button)
+
+        layout.addWidget(self.members_empty)
+        layout.addWidget(self.members_caption)
+        layout.addWidget(self.members)
+        layout.addLayout(row)
+        layout.addWidget(self.errors["household"])
+        layout.addWidget(self.household_hint)
+        self._update_member_buttons()
+        return box
+
+    def _add_member_item(self, view, *, pending: bool, household_id: str = "") -> QListWidgetItem:
+        birth = view.birth.german() if view.birth else _("unbekannt")
+        text = _("{name} ({birth}) – {relation}").format(name=view.name, birth=birth, relation=view.relation_label)
+        if pending:
+            text += " " + _("(neu im Haushalt)")
+        item = QListWidgetItem(text)
+        item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsUserCheckable)
+        item.setCheckState(Qt.CheckState.Checked)
+        item.setData(MEMBER_ID_ROLE, view.person_id)
+        item.setData(RELATION_ROLE, view.relation if pending else None)
+        item.setData(HOUSEHOLD_ROLE, household_id)
+        self.members.addItem(item)
+        return item
 
     def _date_edit(self, text: str) -> QLineEdit:
         edit = QLineEdit(text)
@@ -230,6 +318,105 @@ class IntakeDialog(QDialog):
             self.confirm_anyway.setChecked(False)
             self.errors["eligibility"].show_message(None)
 
+    def _member_items(self) -> list[QListWidgetItem]:
+        return [self.members.item(row) for row in range(self.members.count())]
+
+    def case_member_ids(self) -> list[str]:
+        """The household members checked "in den Fall aufnehmen"."""
+        return [
+            item.data(MEMBER_ID_ROLE) for item in self._member_items() if item.checkState() == Qt.CheckState.Checked
+        ]
+
+    def pending_members(self) -> list[tuple[str, str]]:
+        """(person id, relation) of the members added in this dialog and not stored yet."""
+        return [
+            (item.data(MEMBER_ID_ROLE), item.data(RELATION_ROLE))
+            for item in self._member_items()
+            if item.data(RELATION_ROLE)
+        ]
+
+    def _update_member_buttons(self) -> None:
+        has_members = self.members.count() > 0
+        self.members_empty.setVisible(not has_members)
+        self.members_caption.setVisible(has_members)
+        self.members.setVisible(has_members)
+        item = self.members.currentItem()
+        self.discard_member_button.setEnabled(item is not None and bool(item.data(RELATION_ROLE)))
+
+    def _choose_person(self) -> str | None:
+        """The person picker, excluding the client; the chosen person's id or ``None``."""
+        from .person_picker import PersonPicker
+
+        picker = PersonPicker(self.ctx, exclude_id=self.person_id, parent=self)
+        picker.setWindowTitle(_("Haushaltsmitglied auswählen"))
+        for label in picker.findChildren(QLabel):  # the picker's caption speaks of merging
+            if label.buddy() is picker.search:
+                label.setText(_("&Suche nach der Person:"))
+                picker.search.setAccessibleName(_("Suche nach der Person"))
+        return picker.person_id if picker.exec() and picker.person_id else None
+
+    def add_household_member(self) -> None:
+        """Choose a person on file and list them as a new household member in the chosen relation."""
+        from ..services.households import check_member
+
+        self.errors["household"].show_message(None)
+        relation = self.relation.currentData()
+        member_id = self._choose_person()
+        if member_id is None:
+            return
+        for item in self._member_items():
+            if item.data(MEMBER_ID_ROLE) == member_id:
+                self.members.setCurrentItem(item)
+                self.errors["household"].show_message(_("Diese Person ist bereits aufgeführt."))
+                return
+        try:
+            with self.ctx.read() as session:
+                view = check_member(session, self.person_id, member_id, relation)
+        except UserError as exc:
+            self.errors["household"].show_message(exc.message)
+            return
+        joins = {item.data(HOUSEHOLD_ROLE) for item in self._member_items() if item.data(RELATION_ROLE)} - {""}
+        if view.household_id and joins and view.household_id not in joins:
+            self.errors["household"].show_message(
+                _(
+                    "Die beiden Personen gehören zu verschiedenen Haushalten. "
+                    "Bitte nehmen Sie eine von ihnen zuerst aus ihrem Haushalt heraus."
+                )
+            )
+            return
+        item = self._add_member_item(view, pending=True, household_id=view.household_id)
+        self.members.setCurrentItem(item)
+        self._update_member_buttons()
+
+    def discard_household_member(self) -> None:
+        """Take a member added in this dialog off the list again (stored members stay)."""
+        item = self.members.currentItem()
+        if item is None or not item.data(RELATION_ROLE):
+            return
+        self.members.takeItem(self.members.row(item))
+        self.errors["household"].show_message(None)
+        self._update_member_buttons()
+        (self.members if self.members.count() else self.add_member_button).setFocus()
+
+    def _store_household(self) -> bool:
+        """Store the members added in this dialog; ``False`` (with the message shown) if one is refused."""
+        from ..services import households
+
+        for item in self._member_items():
+            relation = item.data(RELATION_ROLE)
+            if not relation:
+                continue
+            try:
+                households.add_member(self.ctx, self.person_id, item.data(MEMBER_ID_ROLE), relation)
+            except UserError as exc:
+                self.members.setCurrentItem(item)
+                self.errors["household"].show_message(exc.message)
+                self.members.setFocus()
+                return False
+            item.setData(RELATION_ROLE, None)  # stored: a retry does not add it again
+        self._update_member_buttons()
+        return True
+
     def _update_consent_fields(self) -> None:
         enabled = not self.consent_missing.isChecked()
         for name in ("given_on", "form"):
@@ -247,7 +434,7 @@ class IntakeDialog(QDialog):
                 first = name
         if first is None:
             return False
-        widget = self.confirm_anyway if first == "eligibility" else self.inputs[first]
+        widget = {"eligibility": self.confirm_anyway, "household": self.add_member_button}.get(first) or self.inputs[first]
         widget.setFocus()
         if isinstance(widget, QLineEdit):
             widget.selectAll()
@@ -303,6 +490,8 @@ class IntakeDialog(QDialog):
         self.show_errors({})
         from ..services import cases
 
+        if not self._store_household():
+            return False
         try:
             view = cases.open_case(
                 self.ctx,
@@ -312,6 +501,7 @@ class IntakeDialog(QDialog):
                 eligibility=self.eligibility(),
                 consent_on=values["given_on"],
                 consent_form=self.consent_form.currentData(),
+                member_ids=self.case_member_ids(),
             )
         except ValidationError as exc:
             if not self.show_errors(exc.field_errors):

@@ -50,8 +50,9 @@ class MergeDialog(QDialog):
         for row, (field, left, right) in enumerate(rows, start=1):
             grid.addWidget(QLabel(_label(field)), row, 0)
             group = QButtonGroup(self)
-            keep_button = QRadioButton(left)
-            other_button = QRadioButton(right)
+            # stored values are text: an "&" (e.g. "c/o Meyer & Söhne") must not become an accelerator
+            keep_button = QRadioButton(left.replace("&", "&&"))
+            other_button = QRadioButton(right.replace("&", "&&"))
             keep_button.setAccessibleName(_("{field}: {value} behalten").format(field=_label(field), value=left))
             other_button.setAccessibleName(_("{field}: {value} übernehmen").format(field=_label(field), value=right))
             group.addButton(keep_button, 0)
@@ -79,8 +80,6 @@ class MergeDialog(QDialog):
                 label.setTextFormat(Qt.TextFormat.RichText)
             else:
                 label.setTextFormat(Qt.TextFormat.PlainText)
-        for button in grid_host.findChildren(QRadioButton):
-            button.setText(button.text())  # radio button texts are never interpreted as markup
 
     def selection(self) -> set[str]:
         return {field for field, group in self.choices.items() if group.checkedId() == 1}
