@@ -335,7 +335,8 @@ class CasePage(QWidget):
         )
         self.assessment_table.verticalHeader().setVisible(False)
         header = self.assessment_table.horizontalHeader()
-        for column in (0, 1, 2):  # life area and the two choices: wide enough for their header and longest label
+        # life area and the two choices: as wide as their header and their longest label
+        for column in (0, 1, 2):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         for column in (3, 4, 5):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
@@ -515,7 +516,10 @@ class CasePage(QWidget):
             self.goal_area.addItem(label, code)
 
     def load(self, case_id: str) -> None:
+        another_case = self.case is None or self.case.id != case_id
         self.case = cases.get_case(self.ctx, case_id)
+        if another_case:
+            self._reset_forms()
         self._show_header()
         self.journal_model.load(self.ctx, case_id, self._contact_types)
         self._update_journal_count()
@@ -524,6 +528,23 @@ class CasePage(QWidget):
         self._load_follow_ups()
         self._load_history()
         self.status.clear()
+
+    def _reset_forms(self) -> None:
+        """Empty every input: the page is reused, and nothing typed for one case may end up in another."""
+        self.entry_date.setText(format_date(date.today()))
+        combos = (self.entry_type, self.entry_language, self.entry_location, self.goal_area, self.step_who)
+        for combo in combos:
+            combo.setCurrentIndex(0)
+        self.entry_duration.setValue(0)
+        self.entry_confidential.setChecked(False)
+        self.entry_text.clear()
+        edits = (self.goal_title, self.goal_review, self.step_text, self.step_due, self.follow_up_title)
+        for edit in (*edits, self.follow_up_due):
+            edit.clear()
+        for label in (self.entry_error, self.plan_error, self.follow_up_error):
+            label.clear()
+        self._last_deleted = None  # Strg+Z must not restore an entry of the other case
+        self.undo_button.setVisible(False)
 
     def _show_header(self) -> None:
         c = self.case

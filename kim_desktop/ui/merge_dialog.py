@@ -63,6 +63,7 @@ class MergeDialog(QDialog):
             self.choices[field] = group
         if not rows:
             grid.addWidget(QLabel(_("Die beiden Datensätze stimmen in allen Feldern überein.")), 1, 0, 1, 3)
+        grid.setRowStretch(grid.rowCount(), 1)  # spare height below the rows, not between heading and rows
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(grid_host)

@@ -46,7 +46,15 @@ class PersonPicker(QDialog):
         self._timer.setInterval(150)
         self._timer.timeout.connect(self.run_search)
         self.search.textChanged.connect(lambda _t: self._timer.start())
-        self.search.returnPressed.connect(self._focus_results)
+        self.search.setFocus()
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        # Enter in the search field searches and moves to the hits. The line edit passes Enter on to the
+        # dialog, whose default button "Auswählen" would otherwise choose the first hit unseen.
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.search.hasFocus():
+            self._focus_results()
+            return
+        super().keyPressEvent(event)
 
     def _focus_results(self) -> None:
         self._timer.stop()

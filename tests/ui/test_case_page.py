@@ -66,7 +66,10 @@ def button(root: QWidget, name: str) -> QAbstractButton:
         for b in root.findChildren(QAbstractButton)
         if b.accessibleName() == name or b.text().replace("&", "") == name
     ]
-    assert len(found) == 1, (name, [(b.text(), b.accessibleName()) for b in root.findChildren(QAbstractButton)])
+    assert len(found) == 1, (
+        name,
+        [(b.text(), b.accessibleName()) for b in root.findChildren(QAbstractButton)],
+    )
     return found[0]
 
 
@@ -135,7 +138,9 @@ def screenshot(qtbot, widget, path) -> None:
 
 def person_id_by_name(ctx, family: str) -> str:
     with ctx.read() as session:
-        return session.scalar(select(Person.id).where(Person.family_name == family, Person.deleted_at.is_(None)))
+        return session.scalar(
+            select(Person.id).where(Person.family_name == family, Person.deleted_at.is_(None))
+        )
 
 
 def make_user(ctx, username: str, display_name: str) -> str:
@@ -146,7 +151,9 @@ def make_user(ctx, username: str, display_name: str) -> str:
         return user.id
 
 
-def new_case(ctx, family: str = "Müller", *, consent: bool = False, phase: str = "intake", manager=None) -> str:
+def new_case(
+    ctx, family: str = "Müller", *, consent: bool = False, phase: str = "intake", manager=None
+) -> str:
     person_id = person_id_by_name(ctx, family)
     opened = TODAY - timedelta(days=20)
     case_id = cases.open_case(
@@ -232,7 +239,13 @@ def test_add_journal_entry_through_the_form(qtbot, window, ui_ctx, screenshot_di
     model = page.journal_model
     assert model.rowCount() == 1
     row = [model.index(0, c).data() for c in range(5)]
-    assert row == [german(TODAY), "Telefonat", "45 Min.", "Telefonat wegen Sprachkurs; Anmeldung für Kurs läuft.", "vertraulich"]
+    assert row == [
+        german(TODAY),
+        "Telefonat",
+        "45 Min.",
+        "Telefonat wegen Sprachkurs; Anmeldung für Kurs läuft.",
+        "vertraulich",
+    ]
     # the form is emptied for the next entry
     assert page.entry_text.toPlainText() == "" and not page.entry_confidential.isChecked()
     assert page.entry_duration.value() == 0
@@ -476,7 +489,9 @@ def test_closure_dialog_closes_and_reopen_returns(qtbot, window, ui_ctx, screens
         seen["goals"] = len(dialog.ratings)
         seen["names"] = [c.accessibleName() for c in dialog.ratings.values()]
         seen["date"] = dialog.on.text()
-        seen["second"] = when_modal(qtbot, lambda d: isinstance(d, ClosureDialog) and d.error.text(), second_try)
+        seen["second"] = when_modal(
+            qtbot, lambda d: isinstance(d, ClosureDialog) and d.error.text(), second_try
+        )
         button(dialog, "Fall abschließen").click()  # without a reason
 
     record = when_modal(qtbot, lambda d: isinstance(d, ClosureDialog), first_try)
@@ -498,7 +513,10 @@ def test_closure_dialog_closes_and_reopen_returns(qtbot, window, ui_ctx, screens
     with ui_ctx.read() as session:
         stored = session.get(Case, case_id)
         assert (stored.closure_reason, stored.goal_achievement) == ("ziele_erreicht", "partial")
-        assert sorted(session.scalars(select(Goal.status).where(Goal.case_id == case_id))) == ["achieved", "partly"]
+        assert sorted(session.scalars(select(Goal.status).where(Goal.case_id == case_id))) == [
+            "achieved",
+            "partly",
+        ]
     page.tabs.setCurrentIndex(TAB_NAMES.index("Phasenverlauf"))
     screenshot(qtbot, window, screenshot_dir / "ui_case_closed.png")
     assert page.history_list.item(page.history_list.count() - 1).text() == (
@@ -510,8 +528,10 @@ def test_closure_dialog_closes_and_reopen_returns(qtbot, window, ui_ctx, screens
     assert page.status.text() == "Der Fall ist wieder geöffnet."
     assert "[ Umsetzung ]" in page.phase_bar.text() and "abgeschlossen am" not in page.phase_bar.text()
     assert not page.reopen_button.isVisible() and page.close_button.isVisible()
-    assert page.history_list.item(page.history_list.count() - 1).text().endswith(
-        "Abschluss → Umsetzung (Fall wieder geöffnet)"
+    assert (
+        page.history_list.item(page.history_list.count() - 1)
+        .text()
+        .endswith("Abschluss → Umsetzung (Fall wieder geöffnet)")
     )
     with ui_ctx.read() as session:
         assert session.get(Case, case_id).closure_reason is None
@@ -675,9 +695,13 @@ def test_long_journal_loads_in_pages(qtbot, window, ui_ctx):
     with ui_ctx.write() as session:
         session.add_all(
             JournalEntry(
-                case_id=case_id, person_id=person_id, entry_date=TODAY - timedelta(days=i // 3),
-                contact_type="telefon", text=f"Eintrag {i:04d}", confidential=False,
-            )  # fmt: skip
+                case_id=case_id,
+                person_id=person_id,
+                entry_date=TODAY - timedelta(days=i // 3),
+                contact_type="telefon",
+                text=f"Eintrag {i:04d}",
+                confidential=False,
+            )
             for i in range(total)
         )
     page = open_case_page(qtbot, window, case_id)
@@ -883,7 +907,9 @@ def test_assessment_columns_fit_their_headers_and_choices(qtbot, window, ui_ctx)
     assert table.rowCount() == 9
     for column in range(table.columnCount()):
         needed = header.sectionSizeFromContents(column).width()
-        assert header.sectionSize(column) >= needed, (header.model().headerData(column, Qt.Orientation.Horizontal))
+        assert header.sectionSize(column) >= needed, header.model().headerData(
+            column, Qt.Orientation.Horizontal
+        )
     for column in (1, 2):
         for row in range(table.rowCount()):
             combo = table.cellWidget(row, column)
@@ -891,3 +917,48 @@ def test_assessment_columns_fit_their_headers_and_choices(qtbot, window, ui_ctx)
     labels = [table.item(r, 0).text() for r in range(table.rowCount())]
     metrics = table.fontMetrics()
     assert max(metrics.horizontalAdvance(t) for t in labels) <= header.sectionSize(0)
+
+
+def test_opening_another_case_starts_with_empty_forms(qtbot, window, ui_ctx):
+    """Half-typed input of one case never ends up in another person's file (the page is reused)."""
+    first = new_case(ui_ctx, "Müller", consent=True)
+    second = new_case(ui_ctx, "Zyska", consent=True)
+    journal.add_journal_entry(ui_ctx, first, text="Erstgespräch")
+    page = open_case_page(qtbot, window, first)
+    type_text(qtbot, page.entry_text, "Vertrauliche Angaben zu Herrn Müller")
+    page.entry_confidential.setChecked(True)
+    page.entry_duration.setValue(30)
+    page.goal_title.setText("Ziel für Herrn Müller")
+    page.step_text.setText("Schritt für Herrn Müller")
+    page.follow_up_title.setText("Rückruf Herr Müller")
+    page.journal_view.selectRow(0)
+    page.delete_entry()
+    page.entry_text.setPlainText("")
+    qtbot.mouseClick(button(page, "Verlaufseintrag speichern"), Qt.MouseButton.LeftButton)  # an inline error
+    assert page.entry_error.text() and page.undo_button.isVisible()
+    type_text(qtbot, page.entry_text, "Vertrauliche Angaben zu Herrn Müller")
+
+    window.go_back()
+    page = open_case_page(qtbot, window, second)
+    assert page.title.text().endswith("Zyska, Zoë")
+    assert page.entry_text.toPlainText() == ""
+    assert not page.entry_confidential.isChecked() and page.entry_duration.value() == 0
+    assert page.entry_date.text() == german(TODAY)
+    assert page.goal_title.text() == page.step_text.text() == page.follow_up_title.text() == ""
+    assert page.entry_error.text() == ""
+    assert not page.undo_button.isVisible()
+    # Strg+Z here does not bring back the entry deleted in the other case
+    page.journal_view.setFocus()
+    qtbot.keyClick(page.journal_view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    with ui_ctx.read() as session:
+        assert journal.journal_count(session, first) == 0
+    # saving in this case stores nothing of the other one
+    qtbot.mouseClick(button(page, "Verlaufseintrag speichern"), Qt.MouseButton.LeftButton)
+    with ui_ctx.read() as session:
+        assert journal.journal_count(session, second) == 0
+
+    # reloading the same case (after a phase change) keeps what is being typed
+    type_text(qtbot, page.entry_text, "Notiz in Arbeit")
+    qtbot.mouseClick(page.next_button, Qt.MouseButton.LeftButton)
+    assert page.case.phase == "assessment"
+    assert page.entry_text.toPlainText() == "Notiz in Arbeit"

@@ -18,6 +18,7 @@ from kim_desktop.db.models import Case, Consent, Person
 from kim_desktop.services import cases, persons
 from kim_desktop.services.persons import count_persons, get_person
 from kim_desktop.ui.intake_dialog import IntakeDialog
+from kim_desktop.ui.main_window import MainWindow
 from kim_desktop.ui.merge_dialog import MergeDialog
 from kim_desktop.ui.person_picker import PersonPicker
 
@@ -44,9 +45,19 @@ def type_text(qtbot, widget, text: str) -> None:
 
 def press(qtbot, key, modifier=Qt.KeyboardModifier.NoModifier) -> None:
     """A key press where the user is (the focused widget)."""
-    target = QApplication.focusWidget()
-    assert target is not None, "nothing has the keyboard focus"
-    qtbot.keyClick(target, key, modifier)
+
+    def focused() -> bool:
+        widget = QApplication.focusWidget()
+        return widget is not None and widget.isVisible() and widget.window().isActiveWindow()
+
+    qtbot.waitUntil(lambda: QApplication.activeModalWidget() is None, timeout=3000)
+    if not focused():
+        # Offscreen, closing a dialog does not hand the activation back to the main window (a window
+        # manager does): activate it, and the focus returns to where it was before the dialog.
+        main = next(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible())
+        main.activateWindow()
+        qtbot.waitUntil(focused, timeout=3000)
+    qtbot.keyClick(QApplication.focusWidget(), key, modifier)
 
 
 def ctrl(qtbot, key) -> None:
@@ -87,7 +98,10 @@ def button(root, name: str) -> QAbstractButton:
         for b in root.findChildren(QAbstractButton)
         if b.isVisible() and (b.accessibleName() == name or b.text().replace("&", "") == name)
     ]
-    assert len(found) == 1, (name, [(b.text(), b.accessibleName()) for b in root.findChildren(QAbstractButton)])
+    assert len(found) == 1, (
+        name,
+        [(b.text(), b.accessibleName()) for b in root.findChildren(QAbstractButton)],
+    )
     return found[0]
 
 
@@ -106,7 +120,9 @@ def person_id(ctx, family: str, given: str | None = None) -> str:
 
 def open_person(qtbot, window, pid: str):
     window.open_person(pid)
-    qtbot.waitUntil(lambda: window.person_page is not None and window.stack.currentWidget() is window.person_page)
+    qtbot.waitUntil(
+        lambda: window.person_page is not None and window.stack.currentWidget() is window.person_page
+    )
     assert window.person_page.person_id == pid
     return window.person_page
 
@@ -262,7 +278,9 @@ def test_new_person_cannot_open_a_case_before_saving(qtbot, window):
 
 def test_person_page_lists_cases_and_enter_opens_one(qtbot, window, ui, ui_ctx):
     pid = person_id(ui_ctx, "Müller")
-    older = cases.open_case(ui_ctx, pid, opened_on=TODAY - timedelta(days=400), consent_on=TODAY - timedelta(days=400))
+    older = cases.open_case(
+        ui_ctx, pid, opened_on=TODAY - timedelta(days=400), consent_on=TODAY - timedelta(days=400)
+    )
     cases.change_phase(ui_ctx, older.id, "closed", on=TODAY - timedelta(days=30), closure_reason="wegzug")
     newer = cases.open_case(ui_ctx, pid, opened_on=TODAY - timedelta(days=3))
     page = open_mueller_from_list(qtbot, window, ui)
@@ -286,7 +304,9 @@ def test_person_page_lists_cases_and_enter_opens_one(qtbot, window, ui, ui_ctx):
     assert window.person_page.person_id == pid
     item = window.person_page.case_list.item(0)
     rect = window.person_page.case_list.visualItemRect(item)
-    qtbot.mouseDClick(window.person_page.case_list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    viewport = window.person_page.case_list.viewport()
+    qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=rect.center())  # QTest's double click needs
+    qtbot.mouseDClick(viewport, Qt.MouseButton.LeftButton, pos=rect.center())  # the first click before it
     qtbot.waitUntil(lambda: window.stack.currentWidget() is window.case_page)
     assert window.case_page.case.id == newer.id
     assert window.case_page.next_button.isVisible()
@@ -313,6 +333,13 @@ def test_escape_on_case_page_goes_back_where_it_came_from(qtbot, window, ui, ui_
     window.open_case(case.id)
     qtbot.waitUntil(lambda: window.stack.currentWidget() is window.case_page)
     window.case_page.journal_view.setFocus()
+    press(qtbot, Qt.Key.Key_Escape)
+    assert window.stack.currentWidget() is window.workplace_page
+
+    # Escape also works from a form field of the case page
+    window.open_case(case.id)
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.case_page)
+    window.case_page.entry_text.setFocus()
     press(qtbot, Qt.Key.Key_Escape)
     assert window.stack.currentWidget() is window.workplace_page
 
@@ -370,14 +397,16 @@ def test_merge_flow_from_person_page(qtbot, window, ui, ui_ctx, screenshot_dir):
         dialog.choices["phone"].button(1).click()
         qtbot.waitUntil(dialog.isActiveWindow, timeout=2000)
         dialog.grab().save(str(screenshot_dir / "ui_nav_merge_dialog.png"))
-        seen["question_record"] = when_modal(qtbot, lambda d: isinstance(d, QMessageBox) and d.parent() is dialog, confirm)
+        seen["question_record"] = when_modal(
+            qtbot, lambda d: isinstance(d, QMessageBox) and d.parent() is dialog, confirm
+        )
         button(dialog, "Zusammenführen").click()
 
     def pick(picker) -> None:
         seen["picker_title"] = picker.windowTitle()
-        assert QApplication.focusWidget() in (picker.search, None) or picker.isAncestorOf(QApplication.focusWidget())
-        picker.search.setFocus()
-        qtbot.keyClicks(picker.search, "mueller")
+        qtbot.waitUntil(picker.isActiveWindow, timeout=2000)
+        seen["picker_focus"] = QApplication.focusWidget() is picker.search  # type right away
+        qtbot.keyClicks(QApplication.focusWidget(), "mueller")
         qtbot.waitUntil(lambda: picker.results.count() == 1, timeout=3000)  # the kept record is left out
         seen["hits"] = [picker.results.item(i).text() for i in range(picker.results.count())]
         picker.grab().save(str(screenshot_dir / "ui_nav_person_picker.png"))
@@ -391,9 +420,13 @@ def test_merge_flow_from_person_page(qtbot, window, ui, ui_ctx, screenshot_dir):
     for r in (record, seen.get("merge_record"), seen.get("question_record")):
         assert r is not None and r["dialog"] is not None and r["error"] is None, r
     assert seen["picker_title"] == "Person auswählen"
+    assert seen["picker_focus"], "the picker opens with the focus in its search field"
     assert seen["hits"] == ["Mueller, Hans (14.07.1979), Köln"]
     assert seen["merge_title"] == "Personen zusammenführen"
-    assert seen["question"] == "Die beiden Datensätze werden dauerhaft zu einer Person zusammengeführt. Fortfahren?"
+    assert (
+        seen["question"]
+        == "Die beiden Datensätze werden dauerhaft zu einer Person zusammengeführt. Fortfahren?"
+    )
     # differing fields: the names, street, address extra and phone; empty ones default to the other's value
     assert seen["rows"] == {"family_name": 0, "street": 1, "address_extra": 1, "phone": 1}
     assert "c/o Meyer && Söhne" in seen["radio_texts"], "an '&' in a value is shown, not made an accelerator"
@@ -503,3 +536,23 @@ def test_duplicate_dialog_opens_the_existing_person(qtbot, window, ui, ui_ctx):
 def test_no_dialog_left_open():
     assert QApplication.activeModalWidget() is None
     assert not [w for w in QApplication.topLevelWidgets() if w.isVisible() and w.isModal()]
+
+
+def test_merge_dialog_rows_sit_under_their_heading(qtbot, ui_ctx):
+    """With few differing fields the rows start right under the heading row (spare height goes below)."""
+    other = _second_mueller(ui_ctx)
+    keep = person_id(ui_ctx, "Müller", "Hans")
+    dialog = MergeDialog(ui_ctx, keep, other)
+    qtbot.addWidget(dialog)
+    dialog.resize(760, 520)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    from PySide6.QtWidgets import QLabel
+
+    # labels grow with their grid row and centre their text, radio buttons keep their height: compare centres
+    heading = next(w for w in dialog.findChildren(QLabel) if w.text() == "<b>Feld</b>")
+    first = dialog.choices["family_name"].button(0)
+    gap = first.mapTo(dialog, first.rect().center()).y() - heading.mapTo(dialog, heading.rect().center()).y()
+    assert 0 < gap <= 2 * first.height(), f"{gap} px between the heading and the first row"
+    names = [b.accessibleName() for b in dialog.findChildren(QRadioButton)]
+    assert "Adresszusatz: c/o Meyer & Söhne übernehmen" in names and all(names)
