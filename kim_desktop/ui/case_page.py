@@ -53,7 +53,13 @@ def _date_edit(value: date | None = None) -> QLineEdit:
     edit = QLineEdit(format_date(value or date.today()))
     edit.setMaxLength(10)
     edit.setPlaceholderText(_("TT.MM.JJJJ"))
+    _fit(edit, "00.00.00000")
     return edit
+
+
+def _fit(widget: QWidget, sample: str) -> None:
+    """Short inputs (dates, minutes) get the width of their content, scaled with the font (150 %)."""
+    widget.setMaximumWidth(widget.fontMetrics().horizontalAdvance(sample) + 40)
 
 
 def _labelled(form: QFormLayout, text: str, widget: QWidget) -> QWidget:
@@ -65,7 +71,6 @@ def _labelled(form: QFormLayout, text: str, widget: QWidget) -> QWidget:
 
 
 class JournalModel(QAbstractTableModel):
-    HEADERS = ("Datum", "Art", "Dauer", "Eintrag", "vertraulich")
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -74,6 +79,7 @@ class JournalModel(QAbstractTableModel):
         self._rows: list[journal.JournalView] = []
         self._total = 0
         self._types: dict[str, str] = {}
+        self._headers = (_("Datum"), _("Art"), _("Dauer"), _("Eintrag"), _("vertraulich"))
 
     def load(self, ctx, case_id: str, contact_types: dict[str, str]) -> None:
         self.beginResetModel()
@@ -94,7 +100,7 @@ class JournalModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self.HEADERS)
+        return 0 if parent.isValid() else len(self._headers)
 
     def canFetchMore(self, parent=QModelIndex()) -> bool:  # noqa: B008, N802
         return not parent.isValid() and len(self._rows) < self._total
@@ -111,8 +117,8 @@ class JournalModel(QAbstractTableModel):
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
         horizontal = orientation == Qt.Orientation.Horizontal
-        if role == Qt.ItemDataRole.DisplayRole and horizontal and 0 <= section < len(self.HEADERS):
-            return _(self.HEADERS[section])
+        if role == Qt.ItemDataRole.DisplayRole and horizontal and 0 <= section < len(self._headers):
+            return self._headers[section]
         return None
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
@@ -204,7 +210,8 @@ class CasePage(QWidget):
         font.setBold(True)
         self.title.setFont(font)
         self.phase_bar = QLabel()
-        self.phase_bar.setTextFormat(Qt.TextFormat.PlainText)
+        # Rich text with our own phase names only (no user data): the current phase in bold.
+        self.phase_bar.setTextFormat(Qt.TextFormat.RichText)
         self.phase_bar.setAccessibleName(_("Phase des Falls"))
 
         self.next_button = QPushButton()
@@ -270,9 +277,10 @@ class CasePage(QWidget):
         duration.setRange(0, 1440)
         duration.setSingleStep(15)
         duration.setSuffix(_(" Min."))
+        _fit(duration, "0000 Min.0")
         self.entry_duration = _labelled(form, _("Da&uer:"), duration)
         self.entry_language = _labelled(form, _("Dolmetschung in:"), QComboBox())
-        self.entry_location = _labelled(form, _("&Ort:"), QComboBox())
+        self.entry_location = _labelled(form, _("&Ort des Kontakts:"), QComboBox())
         self.entry_confidential = QCheckBox(_("&vertraulich / anvertraut (erscheint in keinem Export, Bericht oder Brief)"))
         self.entry_confidential.setAccessibleName(_("vertraulich / anvertraut"))
         form.addRow("", self.entry_confidential)
@@ -549,11 +557,19 @@ class CasePage(QWidget):
     def _show_header(self) -> None:
         c = self.case
         self.title.setText(f"{c.file_number} · {c.person_name}")
+        from html import escape
+
         parts = []
-        for phase in CASE_PHASES:
-            label = cases.phase_label(phase)
-            parts.append(f"[ {label} ]" if phase == c.phase else label)
-        self.phase_bar.setText("  →  ".join(parts))
+        current = CASE_PHASES.index(c.phase)
+        for index, phase in enumerate(CASE_PHASES):
+            label = escape(cases.phase_label(phase))
+            if index == current:
+                parts.append(f"<b>[ {label} ]</b>")
+            elif index > current:
+                parts.append(f"<span style='color:#6b6b6b'>{label}</span>")
+            else:
+                parts.append(label)
+        self.phase_bar.setText(" &rarr; ".join(parts))
         self.phase_bar.setAccessibleDescription(_("Aktuelle Phase: {phase}").format(phase=cases.phase_label(c.phase)))
         closed = c.phase == "closed"
         index = CASE_PHASES.index(c.phase)
@@ -569,8 +585,8 @@ class CasePage(QWidget):
         if closed:
             reason = self._closure_reasons.get(c.closure_reason or "", c.closure_reason or "")
             self.phase_bar.setText(
-                self.phase_bar.text() + "   " + _("abgeschlossen am {date}: {reason}").format(
-                    date=format_date(c.closed_on), reason=reason
+                self.phase_bar.text() + " &nbsp; " + escape(
+                    _("abgeschlossen am {date}: {reason}").format(date=format_date(c.closed_on), reason=reason)
                 )
             )
 
