@@ -461,10 +461,7 @@ class CasePage(QWidget):
             if due is None:
                 raise ValidationError({"due_on": _("Bitte geben Sie an, wann die Wiedervorlage fällig ist.")})
             followups.add_follow_up(self.ctx, self.follow_up_title.text(), due, case_id=self.case.id)
-        except ValidationError as exc:
-            self.follow_up_error.setText(" ".join(exc.field_errors.values()))
-            return
-        except UserError as exc:
+        except UserError as exc:  # ValidationError included: its message lists the field errors
             self.follow_up_error.setText(exc.message)
             return
         self.follow_up_error.clear()
@@ -697,10 +694,7 @@ class CasePage(QWidget):
                     self.ctx, self.case.id, "closed", on=on, closure_reason=values["closure_reason"],
                     goal_ratings=values["goal_ratings"], note=values["note"], expected_version=self.case.version,
                 )  # fmt: skip
-            except ValidationError as exc:
-                dialog.error.setText(" ".join(exc.field_errors.values()))
-                continue
-            except UserError as exc:
+            except UserError as exc:  # ValidationError included: its message lists the field errors
                 dialog.error.setText(exc.message)
                 continue
             self.load(self.case.id)
@@ -771,10 +765,7 @@ class CasePage(QWidget):
                 journal.add_structural_finding(
                     self.ctx, category.currentData(), text.toPlainText(), case_id=self.case.id
                 )
-            except ValidationError as exc:
-                error.setText(" ".join(exc.field_errors.values()))
-                continue
-            except UserError as exc:
+            except UserError as exc:  # ValidationError included: its message lists the field errors
                 error.setText(exc.message)
                 continue
             self.status.setText(_("Systemlücke gemeldet."))
@@ -790,10 +781,7 @@ class CasePage(QWidget):
                 location_id=self.entry_location.currentData(),
                 confidential=self.entry_confidential.isChecked(),
             )  # fmt: skip
-        except ValidationError as exc:
-            self.entry_error.setText(" ".join(exc.field_errors.values()))
-            return
-        except UserError as exc:
+        except UserError as exc:  # ValidationError included: its message lists the field errors
             self.entry_error.setText(exc.message)
             return
         self.entry_error.clear()
@@ -868,10 +856,7 @@ class CasePage(QWidget):
         try:
             review = parse_date(self.goal_review.text())
             journal.add_goal(self.ctx, self.case.id, self.goal_title.text(), life_area=self.goal_area.currentData(), review_on=review)
-        except ValidationError as exc:
-            self.plan_error.setText(" ".join(exc.field_errors.values()))
-            return
-        except UserError as exc:
+        except UserError as exc:  # ValidationError included: its message lists the field errors
             self.plan_error.setText(exc.message)
             return
         self.plan_error.clear()
@@ -892,10 +877,7 @@ class CasePage(QWidget):
         try:
             due = parse_date(self.step_due.text())
             journal.add_step(self.ctx, item_id, self.step_text.text(), responsible=self.step_who.currentData(), due_on=due)
-        except ValidationError as exc:
-            self.plan_error.setText(" ".join(exc.field_errors.values()))
-            return
-        except UserError as exc:
+        except UserError as exc:  # ValidationError included: its message lists the field errors
             self.plan_error.setText(exc.message)
             return
         self.plan_error.clear()
