@@ -104,7 +104,6 @@ class IntakeDialog(QDialog):
 
         with ctx.read() as session:
             from ..services.codes import code_labels
-
             from ..services.households import household_of
 
             channels = code_labels(session, "access_channel", current_language(), active_only=True)
@@ -174,7 +173,6 @@ class IntakeDialog(QDialog):
         self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.ok_button.setText(_("&Fall eröffnen"))
         self.ok_button.setAccessibleName(_("Fall eröffnen"))
-        self.ok_button.setDefault(True)
         self.cancel_button = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
         self.cancel_button.setText(_("&Abbrechen"))
         self.cancel_button.setAccessibleName(_("Abbrechen"))
@@ -189,6 +187,10 @@ class IntakeDialog(QDialog):
         layout.addWidget(household_box)
         layout.addStretch(1)
         layout.addWidget(self.buttons)
+        # Only now the button is inside the dialog: Enter means "Fall eröffnen" unless another button has the
+        # focus (otherwise the dialog would make its first push button, "Haushaltsmitglied hinzufügen", the
+        # default).
+        self.ok_button.setDefault(True)
 
         self._update_eligibility()
         self._update_consent_fields()
@@ -232,12 +234,13 @@ class IntakeDialog(QDialog):
             _("Nimmt die hier neu hinzugefügte Person wieder aus der Liste")
         )
         self.discard_member_button.clicked.connect(self.discard_household_member)
+        discard_row = QHBoxLayout()
+        discard_row.addStretch(1)
+        discard_row.addWidget(self.discard_member_button)
         row = QHBoxLayout()
         row.addWidget(relation_caption)
-        row.addWidget(self.relation)
+        row.addWidget(self.relation, 1)
         row.addWidget(self.add_member_button)
-        row.addWidget(self.discard_member_button)
-        row.addStretch(1)
 
         self.household_hint = QLabel(
             _("Neue Personen legen Sie bitte zuerst auf der Personenseite an; hier wählen Sie bereits erfasste Personen aus.")
@@ -248,6 +251,7 @@ class IntakeDialog(QDialog):
         layout.addWidget(self.members_empty)
         layout.addWidget(self.members_caption)
         layout.addWidget(self.members)
+        layout.addLayout(discard_row)
         layout.addLayout(row)
         layout.addWidget(self.errors["household"])
         layout.addWidget(self.household_hint)

@@ -1,19 +1,24 @@
-"""The start page "Mein Arbeitsplatz", the case list "Fälle" and the dialog "Fall eröffnen (Klärung)".
+"""The start page "Mein Arbeitsplatz", the case list "Fälle" (with the life area and overdue filters) and the
+dialog "Fall eröffnen (Klärung)" (with its household section).
 
 Real widgets (offscreen), real services, a fresh SQLite file per test (the ``ctx`` fixture).
 """
 
 from __future__ import annotations
 
+import re
+from collections import defaultdict
 from datetime import date, timedelta
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
     QAbstractSpinBox,
+    QApplication,
     QComboBox,
+    QLabel,
     QLineEdit,
     QMessageBox,
     QPlainTextEdit,
@@ -22,8 +27,8 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy import select
 
-from kim_desktop.db.models import Case, Consent, JournalEntry, Setting, UserAccount
-from kim_desktop.services import cases, followups, persons
+from kim_desktop.db.models import Case, Consent, JournalEntry, PersonRelation, Setting, UserAccount
+from kim_desktop.services import cases, followups, households, journal, persons
 from kim_desktop.ui.caseload_page import ID_ROLE, CaseloadPage
 from kim_desktop.ui.intake_dialog import DEFAULT_ELIGIBILITY_CRITERIA, IntakeDialog
 from kim_desktop.ui.workplace_page import WorkplacePage
@@ -60,8 +65,6 @@ def open_case(ctx, person_id: str, *, phase: str = "intake", manager: str | None
     order = ("assessment", "planning", "implementation", "monitoring")
     for step in order[: order.index(phase) + 1] if phase in order else ():
         if step == "implementation":
-            from kim_desktop.services import journal
-
             journal.add_goal(ctx, case_id, title="Deutschkurs B1 abschließen")
         cases.change_phase(ctx, case_id, step)
     return case_id
@@ -308,6 +311,66 @@ def test_caseload_keeps_selection_on_reload(qtbot, ctx, office):
     assert page.proxy.rowCount() == 6 and page.selected_case_id() == chosen
 
 
+def shown_names(page: CaseloadPage) -> list[str]:
+    return sorted(page.proxy.index(r, 1).data() for r in range(page.proxy.rowCount()))
+
+
+def test_caseload_filters_by_life_area_and_overdue_items(qtbot, ctx, office):
+    c = office["cases"]
+    yesterday = TODAY - timedelta(days=1)
+    journal.set_assessment(ctx, c["haddad"], "sprache", needs="Deutschkurs gesucht")
+    goal = journal.add_goal(ctx, c["petrovic"], "Sprachkurs B1", life_area="sprache", agreed_on=TODAY - timedelta(days=20))
+    journal.add_step(ctx, goal, "Anmeldung bei der VHS", due_on=yesterday)
+    journal.add_goal(ctx, c["oeztuerk"], "Anerkennung", life_area="arbeit", agreed_on=TODAY - timedelta(days=20),
+                     review_on=yesterday)  # fmt: skip
+    page = show(qtbot, CaseloadPage(), size=(1300, 480))
+    page.set_context(ctx)
+    assert page.life_area.currentData() == "all" and not page.overdue_only.isChecked()
+    labels = [page.life_area.itemText(i) for i in range(page.life_area.count())]
+    assert labels[:3] == ["alle", "Aufenthalt", "Sprache"] and len(labels) == 10
+    assert page.proxy.rowCount() == 5
+
+    page.life_area.setCurrentIndex(page.life_area.findData("sprache"))  # an assessment or a goal in the area
+    assert shown_names(page) == ["Haddad, Farid", "Petrović, Ivan"]
+    page.life_area.setCurrentIndex(page.life_area.findText("Arbeit/Ausbildung/Anerkennung"))
+    assert shown_names(page) == ["Öztürk, Omar"]
+    page.life_area.setCurrentIndex(page.life_area.findData("gesundheit"))
+    assert page.count_label.text() == "Keine Fälle für diese Auswahl."
+
+    page.life_area.setCurrentIndex(0)
+    page.overdue_only.setFocus()
+    qtbot.keyClick(page.overdue_only, Qt.Key.Key_Space)  # keyboard: Space ticks the box
+    assert page.overdue_only.isChecked()
+    # overdue follow-up (Nowak), goal review (Öztürk), step (Petrović); Demir's residence reminder is no item
+    assert shown_names(page) == ["Nowak, Jana", "Petrović, Ivan", "Öztürk, Omar"]
+    assert page.count_label.text() == "3 Fälle"
+    page.life_area.setCurrentIndex(page.life_area.findData("sprache"))
+    assert shown_names(page) == ["Petrović, Ivan"]
+    page.manager.setCurrentIndex(page.manager.findText("Maria Müller"))
+    assert page.proxy.rowCount() == 0
+
+    page.manager.setCurrentIndex(0)
+    page.refresh()  # keeps the filters
+    assert page.life_area.currentData() == "sprache" and page.overdue_only.isChecked()
+    assert shown_names(page) == ["Petrović, Ivan"]
+    followups.complete_follow_up(ctx, office["follow_ups"]["overdue"])
+    page.life_area.setCurrentIndex(0)
+    assert shown_names(page) == ["Petrović, Ivan", "Öztürk, Omar"]
+    page.overdue_only.setChecked(False)
+    assert page.proxy.rowCount() == 5
+
+
+def test_caseload_filter_captions_and_accelerators(qtbot, ctx, office):
+    page = show(qtbot, CaseloadPage(), size=(1300, 480))
+    page.set_context(ctx)
+    captions = {label.text(): label.buddy() for label in page.findChildren(QLabel) if label.buddy() is not None}
+    assert captions["&Lebensbereich:"] is page.life_area
+    assert page.overdue_only.text() == "&nur mit überfälligen Punkten"
+    assert page.overdue_only.accessibleName() == "nur mit überfälligen Punkten"
+    assert sorted(mnemonics(page)) == ["c", "f", "l", "n", "p"]
+    assert all(len(owners) == 1 for owners in mnemonics(page).values()), mnemonics(page)
+
+
 # --- Fall eröffnen --------------------------------------------------------------------------------------
 
 
@@ -451,6 +514,238 @@ def test_intake_uses_configured_criteria(qtbot, ctx):
     assert box.text() == "Wohnsitz im Kreis && Umgebung" and box.accessibleName() == "Wohnsitz im Kreis & Umgebung"
 
 
+@pytest.fixture
+def household(ctx):
+    """Jana Nowak with her husband and daughter in one household; Ivan and Elif on file without one; Omar in
+    another household."""
+    ids = {
+        "jana": make_person(ctx, "Nowak", "Jana"),
+        "piotr": make_person(ctx, "Nowak", "Piotr", birth_date="1983"),
+        "zofia": make_person(ctx, "Nowak", "Zofia", birth_date="15.04.2015"),
+        "ivan": make_person(ctx, "Petrović", "Ivan", birth_date="1955"),
+        "elif": make_person(ctx, "Demir", "Elif", birth_date="1990"),
+        "omar": make_person(ctx, "Öztürk", "Omar"),
+        "aylin": make_person(ctx, "Öztürk", "Aylin"),
+    }
+    households.add_member(ctx, ids["jana"], ids["piotr"], "spouse")
+    households.add_member(ctx, ids["jana"], ids["zofia"], "child")
+    households.add_member(ctx, ids["omar"], ids["aylin"], "spouse")
+    return ids
+
+
+def member_texts(dialog: IntakeDialog) -> list[tuple[str, bool]]:
+    items = [dialog.members.item(r) for r in range(dialog.members.count())]
+    return [(item.text(), item.checkState() == Qt.CheckState.Checked) for item in items]
+
+
+def choose(monkeypatch, *person_ids):
+    """Replace the (modal) person picker by a queue of choices; ``None`` means the picker was cancelled."""
+    queue = list(person_ids)
+    monkeypatch.setattr(IntakeDialog, "_choose_person", lambda self: queue.pop(0))
+
+
+def accept_all_criteria(dialog: IntakeDialog) -> None:
+    for box in dialog.criteria.values():
+        box.setChecked(True)
+
+
+def test_intake_household_members_become_case_members(qtbot, ctx, household, monkeypatch, no_message_boxes):
+    dialog = intake(qtbot, ctx, household["jana"])
+    assert member_texts(dialog) == [
+        ("Nowak, Piotr (1983) – Ehepartner/in", True),
+        ("Nowak, Zofia (15.04.2015) – Kind", True),
+    ], "known members, checked by default"
+    assert not dialog.members_empty.isVisible() and dialog.members.isVisible()
+    assert dialog.household_hint.text().startswith("Neue Personen legen Sie bitte zuerst auf der Personenseite an")
+    assert [dialog.relation.itemText(i) for i in range(dialog.relation.count())] == [
+        "Ehepartner/in", "Kind", "Elternteil", "Geschwister", "Vormund/in", "andere",
+    ]  # fmt: skip
+    assert not dialog.discard_member_button.isEnabled()
+
+    # keyboard: the daughter is not part of this case (Space on the item)
+    dialog.members.setFocus()
+    dialog.members.setCurrentRow(1)
+    qtbot.keyClick(dialog.members, Qt.Key.Key_Space)
+    assert member_texts(dialog)[1] == ("Nowak, Zofia (15.04.2015) – Kind", False)
+
+    # Jana's father, already on file, joins the household
+    choose(monkeypatch, household["ivan"])
+    dialog.relation.setCurrentIndex(dialog.relation.findData("parent"))
+    dialog.add_member_button.click()
+    assert member_texts(dialog)[2] == ("Petrović, Ivan (1955) – Elternteil (neu im Haushalt)", True)
+    assert dialog.pending_members() == [(household["ivan"], "parent")]
+    assert dialog.discard_member_button.isEnabled(), "the new entry is selected and can be discarded"
+    with ctx.read() as session:
+        assert len(households.household_of(session, household["jana"])) == 2, "nothing stored before OK"
+
+    accept_all_criteria(dialog)
+    dialog.ok_button.click()
+    assert dialog.result() == IntakeDialog.DialogCode.Accepted and dialog.case_id
+    assert no_message_boxes == []
+    with ctx.read() as session:
+        assert set(households.case_members(session, dialog.case_id)) == {
+            household["jana"], household["piotr"], household["ivan"]
+        }
+        case = session.get(Case, dialog.case_id)
+        assert case.household_id == households.household_id_of(session, household["jana"])
+        assert [(m.name, m.relation) for m in households.household_of(session, household["jana"])] == [
+            ("Nowak, Piotr", "spouse"), ("Nowak, Zofia", "child"), ("Petrović, Ivan", "parent"),
+        ]  # fmt: skip
+        relation = session.scalar(
+            select(PersonRelation.relation).where(
+                PersonRelation.person_id == household["ivan"], PersonRelation.related_person_id == household["jana"]
+            )
+        )
+    assert relation == "child"
+
+
+def test_intake_for_a_person_without_household(qtbot, ctx, household, monkeypatch, no_message_boxes):
+    dialog = intake(qtbot, ctx, household["elif"], "Demir, Elif")
+    assert dialog.members_empty.isVisible()
+    assert dialog.members_empty.text() == "Für diese Person sind noch keine Haushaltsmitglieder erfasst."
+    assert not dialog.members.isVisible() and not dialog.members_caption.isVisible()
+    accept_all_criteria(dialog)
+    dialog.ok_button.click()
+    with ctx.read() as session:
+        assert households.case_members(session, dialog.case_id) == [household["elif"]]
+        assert session.get(Case, dialog.case_id).household_id is None
+        assert households.household_id_of(session, household["elif"]) is None
+
+
+def test_intake_household_refusals_and_discard(qtbot, ctx, household, monkeypatch, no_message_boxes):
+    dialog = intake(qtbot, ctx, household["jana"])
+    error = dialog.errors["household"]
+    choose(monkeypatch, None, household["piotr"], household["omar"], household["elif"])
+    dialog.add_member_button.click()  # picker cancelled: nothing happens
+    assert dialog.members.count() == 2 and not error.isVisible()
+
+    dialog.add_member_button.click()  # already listed: selected, not added twice
+    assert dialog.members.count() == 2 and dialog.members.currentRow() == 0
+    assert error.isVisible() and error.text() == "Diese Person ist bereits aufgeführt."
+
+    dialog.add_member_button.click()  # Omar lives in another household
+    assert error.text().startswith("Die beiden Personen gehören zu verschiedenen Haushalten.")
+    assert "verschiedenen Haushalten" in dialog.add_member_button.accessibleDescription()
+    assert dialog.members.count() == 2
+
+    dialog.add_member_button.click()  # Elif can be added … and discarded again
+    assert not error.isVisible()
+    assert member_texts(dialog)[-1] == ("Demir, Elif (1990) – Ehepartner/in (neu im Haushalt)", True)
+    dialog.discard_member_button.click()
+    assert dialog.members.count() == 2 and dialog.pending_members() == []
+    dialog.members.setCurrentRow(0)
+    assert not dialog.discard_member_button.isEnabled(), "stored members are not discarded here"
+
+    accept_all_criteria(dialog)
+    dialog.ok_button.click()
+    with ctx.read() as session:
+        assert set(households.case_members(session, dialog.case_id)) == {
+            household["jana"], household["piotr"], household["zofia"]
+        }
+        assert households.household_id_of(session, household["elif"]) is None
+
+
+def test_intake_without_household_keeps_all_pending_members_in_one_household(qtbot, ctx, household, monkeypatch):
+    """Elif has no household: once Omar (household Öztürk) is chosen, Jana (household Nowak) is refused."""
+    dialog = intake(qtbot, ctx, household["elif"], "Demir, Elif")
+    choose(monkeypatch, household["omar"], household["jana"], household["ivan"])
+    dialog.relation.setCurrentIndex(dialog.relation.findData("sibling"))
+    dialog.add_member_button.click()
+    dialog.add_member_button.click()
+    assert "verschiedenen Haushalten" in dialog.errors["household"].text()
+    dialog.add_member_button.click()
+    assert [t for t, _c in member_texts(dialog)] == [
+        "Öztürk, Omar (1985) – Geschwister (neu im Haushalt)",
+        "Petrović, Ivan (1955) – Geschwister (neu im Haushalt)",
+    ]
+    accept_all_criteria(dialog)
+    dialog.ok_button.click()
+    with ctx.read() as session:
+        household_id = households.household_id_of(session, household["omar"])
+        assert households.household_id_of(session, household["elif"]) == household_id
+        assert households.household_id_of(session, household["ivan"]) == household_id
+        assert len(households.case_members(session, dialog.case_id)) == 3
+
+
+def test_intake_household_store_failure_opens_no_case(qtbot, ctx, household, monkeypatch, no_message_boxes):
+    dialog = intake(qtbot, ctx, household["jana"])
+    choose(monkeypatch, household["elif"])
+    dialog.add_member_button.click()
+    households.add_member(ctx, household["omar"], household["elif"], "sibling")  # meanwhile, elsewhere
+    accept_all_criteria(dialog)
+    dialog.ok_button.click()
+    assert dialog.case_id is None and dialog.isVisible()
+    assert dialog.errors["household"].text().startswith("Die beiden Personen gehören zu verschiedenen Haushalten.")
+    assert dialog.members.currentItem().data(Qt.ItemDataRole.UserRole) == household["elif"]
+    with ctx.read() as session:
+        assert session.scalars(select(Case)).all() == []
+    dialog.discard_member_button.click()
+    dialog.ok_button.click()
+    assert dialog.case_id and no_message_boxes == []
+
+
+def test_intake_household_by_keyboard_with_the_person_picker(qtbot, ctx, household, no_message_boxes):
+    """Alt+B chooses the relation, Alt+H opens the real picker: type, Enter, Enter."""
+    dialog = intake(qtbot, ctx, household["jana"])
+    seen = {}
+
+    def operate_picker():
+        picker = QApplication.activeModalWidget()
+        if picker is None or picker is dialog or not picker.isVisible() or not picker.isActiveWindow():
+            QTimer.singleShot(20, operate_picker)
+            return
+        try:
+            seen["title"] = picker.windowTitle()
+            seen["caption"] = [label.text() for label in picker.findChildren(QLabel) if label.buddy() is picker.search]
+            seen["name"] = picker.search.accessibleName()
+            picker.search.setFocus()
+            qtbot.keyClicks(picker.search, "Petrovic")  # folded like the person search
+            qtbot.keyClick(picker.search, Qt.Key.Key_Return)  # runs the search, moves to the hits
+            qtbot.waitUntil(lambda: picker.results.hasFocus() and picker.results.currentItem() is not None, timeout=2000)
+            qtbot.keyClick(picker.results, Qt.Key.Key_Return)  # takes the first hit
+        finally:
+            if picker.isVisible():  # never leave a modal dialog open: the test would hang
+                picker.reject()
+
+    qtbot.keyClick(dialog, Qt.Key.Key_B, Qt.KeyboardModifier.AltModifier)
+    assert dialog.relation.hasFocus()
+    qtbot.keyClick(dialog.relation, Qt.Key.Key_Down)  # Ehepartner/in → Kind
+    qtbot.keyClick(dialog.relation, Qt.Key.Key_Down)  # → Elternteil
+    assert dialog.relation.currentData() == "parent"
+    QTimer.singleShot(0, operate_picker)
+    qtbot.keyClick(dialog, Qt.Key.Key_H, Qt.KeyboardModifier.AltModifier)  # clicks the button (animated)
+    qtbot.waitUntil(lambda: dialog.members.count() == 3, timeout=3000)
+    assert seen == {
+        "title": "Haushaltsmitglied auswählen", "caption": ["&Suche nach der Person:"], "name": "Suche nach der Person",
+    }  # fmt: skip
+    assert member_texts(dialog)[-1] == ("Petrović, Ivan (1955) – Elternteil (neu im Haushalt)", True)
+    dialog.activateWindow()
+    qtbot.waitUntil(dialog.isActiveWindow, timeout=2000)
+    qtbot.keyClick(dialog, Qt.Key.Key_U, Qt.KeyboardModifier.AltModifier)  # Alt+U: the member list
+    assert dialog.members.hasFocus()
+
+
+def mnemonics(root: QWidget) -> dict[str, list[str]]:
+    """Alt+letter accelerators of the visible labels (with a buddy) and buttons."""
+    found: dict[str, list[str]] = defaultdict(list)
+    for widget in root.findChildren(QWidget):
+        if not widget.isVisible():
+            continue
+        if isinstance(widget, QLabel) and widget.buddy() is not None or isinstance(widget, QAbstractButton):
+            match = re.search(r"&([^&\s])", widget.text().replace("&&", ""))
+            if match:
+                found[match.group(1).lower()].append(widget.text())
+    return found
+
+
+def test_intake_accelerators_are_unique(qtbot, ctx, household):
+    dialog = intake(qtbot, ctx, household["jana"])
+    dialog.confirm_anyway.setVisible(True)
+    found = mnemonics(dialog)
+    assert {key: owners for key, owners in found.items() if len(owners) > 1} == {}
+    assert {"u", "b", "h", "v"} <= set(found), found
+
+
 # --- accessibility and screenshots ----------------------------------------------------------------------
 
 
@@ -468,7 +763,10 @@ def test_every_control_has_an_accessible_name(qtbot, ctx, office):
     caseload = show(qtbot, CaseloadPage())
     caseload.set_context(ctx)
     dialog = intake(qtbot, ctx, office["persons"]["nowak"])
-    for root, minimum in ((workplace, 10), (caseload, 4), (dialog, 10)):
+    households.add_member(ctx, office["persons"]["demir"], office["persons"]["haddad"], "spouse")
+    household_dialog = intake(qtbot, ctx, office["persons"]["demir"], "Demir, Elif")
+    assert household_dialog.members.isVisible()
+    for root, minimum in ((workplace, 10), (caseload, 6), (dialog, 12), (household_dialog, 13)):
         controls = focusable_controls(root)
         assert len(controls) >= minimum, [type(w).__name__ for w in controls]
         unnamed = [f"{type(w).__name__}({getattr(w, 'text', lambda: '')()!r})" for w in controls]
@@ -482,8 +780,9 @@ def test_every_control_has_an_accessible_name(qtbot, ctx, office):
 def test_screenshots(qtbot, ctx, office, screenshot_dir):
     workplace = show(qtbot, WorkplacePage(), size=(1100, 560))
     workplace.set_context(ctx)
-    caseload = show(qtbot, CaseloadPage(), size=(1100, 420))
+    caseload = show(qtbot, CaseloadPage(), size=(1300, 420))
     caseload.set_context(ctx)
+    households.add_member(ctx, office["persons"]["nowak"], office["persons"]["petrovic"], "parent")
     dialog = intake(qtbot, ctx, office["persons"]["nowak"])
     for box in list(dialog.criteria.values())[:2]:
         box.setChecked(True)
