@@ -138,8 +138,11 @@ def wait_for_list(qtbot, window, n: int, *, searching: bool, timeout: int = 5000
     qtbot.waitUntil(lambda: model.searching == searching and model.rowCount() == n, timeout=timeout)
 
 
-def run_modal_handler(qtbot, handler, *, timeout_ms: int = 5000):
-    """Call ``handler(dialog)`` as soon as a modal dialog is open (polls with a timer); returns a record."""
+def run_modal_handler(qtbot, handler, *, timeout_ms: int = 5000, match=None):
+    """Call ``handler(dialog)`` as soon as a modal dialog is open (polls with a timer); returns a record.
+
+    With ``match``, wait for the modal dialog for which ``match(dialog)`` is true, so handlers can be chained
+    (a picker, then the dialog it leads to, then the question that one asks)."""
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -148,7 +151,7 @@ def run_modal_handler(qtbot, handler, *, timeout_ms: int = 5000):
 
     def poll() -> None:
         dialog = QApplication.activeModalWidget()
-        if dialog is None:
+        if dialog is None or (match is not None and (not dialog.isVisible() or not match(dialog))):
             waited["ms"] += 20
             if waited["ms"] < timeout_ms:
                 QTimer.singleShot(20, poll)
@@ -265,6 +268,10 @@ class UiHelpers:
     close_window = staticmethod(close_window)
     wait_for_list = staticmethod(wait_for_list)
     on_modal = staticmethod(run_modal_handler)
+
+    @staticmethod
+    def when_modal(qtbot, match, handler, *, timeout_ms: int = 5000) -> dict:
+        return run_modal_handler(qtbot, handler, timeout_ms=timeout_ms, match=match)
     click_button = staticmethod(click_button)
     scaled_render = staticmethod(run_scaled_render)
     PERSON_COUNT = PERSON_COUNT

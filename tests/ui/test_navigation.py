@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from PySide6.QtCore import QEvent, Qt, QTimer
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QAbstractButton, QApplication, QMessageBox, QRadioButton
 from sqlalchemy import func, select
@@ -62,34 +62,6 @@ def press(qtbot, key, modifier=Qt.KeyboardModifier.NoModifier) -> None:
 
 def ctrl(qtbot, key) -> None:
     press(qtbot, key, Qt.KeyboardModifier.ControlModifier)
-
-
-def when_modal(qtbot, match, handler, *, timeout_ms: int = 5000) -> dict:
-    """Call ``handler(dialog)`` once a modal dialog for which ``match(dialog)`` is true is open.
-
-    Like ``ui.on_modal``, but it waits for *that* dialog, so handlers can be chained (the person picker, then
-    the merge dialog it leads to, then the question the merge dialog asks)."""
-    record = {"dialog": None, "title": None, "text": None, "error": None}
-    waited = {"ms": 0}
-
-    def poll() -> None:
-        dialog = QApplication.activeModalWidget()
-        if dialog is None or not dialog.isVisible() or not match(dialog):
-            waited["ms"] += 20
-            if waited["ms"] < timeout_ms:
-                QTimer.singleShot(20, poll)
-            return
-        record["dialog"] = dialog
-        record["title"] = dialog.windowTitle()
-        record["text"] = getattr(dialog, "text", lambda: "")()
-        try:
-            handler(dialog)
-        except Exception as exc:  # noqa: BLE001 - reported by the test, never left with an open modal
-            record["error"] = exc
-            dialog.reject()
-
-    QTimer.singleShot(0, poll)
-    return record
 
 
 def button(root, name: str) -> QAbstractButton:
@@ -219,7 +191,7 @@ def test_intake_from_person_page_opens_the_new_case(qtbot, window, ui, ui_ctx, s
         dialog.grab().save(str(screenshot_dir / "ui_nav_intake_dialog.png"))
         qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
 
-    record = when_modal(qtbot, lambda d: isinstance(d, IntakeDialog), fill)
+    record = ui.when_modal(qtbot, lambda d: isinstance(d, IntakeDialog), fill)
     qtbot.mouseClick(page.intake_button, Qt.MouseButton.LeftButton)
     assert record["error"] is None, record["error"]
     assert record["title"] == "Fall eröffnen (Klärung)"
@@ -257,7 +229,7 @@ def test_intake_from_person_page_opens_the_new_case(qtbot, window, ui, ui_ctx, s
 
 def test_intake_cancel_stays_on_person_page(qtbot, window, ui, ui_ctx):
     page = open_mueller_from_list(qtbot, window, ui)
-    record = when_modal(qtbot, lambda d: isinstance(d, IntakeDialog), lambda d: d.cancel_button.click())
+    record = ui.when_modal(qtbot, lambda d: isinstance(d, IntakeDialog), lambda d: d.cancel_button.click())
     qtbot.mouseClick(page.intake_button, Qt.MouseButton.LeftButton)
     assert record["dialog"] is not None and record["error"] is None
     assert window.stack.currentWidget() is page
@@ -397,7 +369,7 @@ def test_merge_flow_from_person_page(qtbot, window, ui, ui_ctx, screenshot_dir):
         dialog.choices["phone"].button(1).click()
         qtbot.waitUntil(dialog.isActiveWindow, timeout=2000)
         dialog.grab().save(str(screenshot_dir / "ui_nav_merge_dialog.png"))
-        seen["question_record"] = when_modal(
+        seen["question_record"] = ui.when_modal(
             qtbot, lambda d: isinstance(d, QMessageBox) and d.parent() is dialog, confirm
         )
         button(dialog, "Zusammenführen").click()
@@ -410,12 +382,12 @@ def test_merge_flow_from_person_page(qtbot, window, ui, ui_ctx, screenshot_dir):
         qtbot.waitUntil(lambda: picker.results.count() == 1, timeout=3000)  # the kept record is left out
         seen["hits"] = [picker.results.item(i).text() for i in range(picker.results.count())]
         picker.grab().save(str(screenshot_dir / "ui_nav_person_picker.png"))
-        seen["merge_record"] = when_modal(qtbot, lambda d: isinstance(d, MergeDialog), merge)
+        seen["merge_record"] = ui.when_modal(qtbot, lambda d: isinstance(d, MergeDialog), merge)
         qtbot.keyClick(picker.search, Qt.Key.Key_Return)  # Enter: to the hits …
         assert QApplication.focusWidget() is picker.results and picker.results.currentRow() == 0
         qtbot.keyClick(picker.results, Qt.Key.Key_Return)  # … Enter again: choose
 
-    record = when_modal(qtbot, lambda d: isinstance(d, PersonPicker), pick)
+    record = ui.when_modal(qtbot, lambda d: isinstance(d, PersonPicker), pick)
     qtbot.mouseClick(page.merge_button, Qt.MouseButton.LeftButton)
     for r in (record, seen.get("merge_record"), seen.get("question_record")):
         assert r is not None and r["dialog"] is not None and r["error"] is None, r
@@ -462,7 +434,7 @@ def test_merge_answer_no_keeps_both_records(qtbot, window, ui, ui_ctx):
     seen = {}
 
     def merge(dialog) -> None:
-        seen["question"] = when_modal(
+        seen["question"] = ui.when_modal(
             qtbot, lambda d: isinstance(d, QMessageBox),
             lambda box: box.button(QMessageBox.StandardButton.No).click(),
         )  # fmt: skip
@@ -477,10 +449,10 @@ def test_merge_answer_no_keeps_both_records(qtbot, window, ui, ui_ctx):
         picker.search.setText("mueller")
         picker.run_search()
         picker.results.setCurrentRow(0)
-        seen["merge"] = when_modal(qtbot, lambda d: isinstance(d, MergeDialog), merge)
+        seen["merge"] = ui.when_modal(qtbot, lambda d: isinstance(d, MergeDialog), merge)
         button(picker, "Auswählen").click()
 
-    record = when_modal(qtbot, lambda d: isinstance(d, PersonPicker), pick)
+    record = ui.when_modal(qtbot, lambda d: isinstance(d, PersonPicker), pick)
     qtbot.mouseClick(page.merge_button, Qt.MouseButton.LeftButton)
     assert record["error"] is None and seen["merge"]["error"] is None, (record, seen)
     assert seen["still_open"]
@@ -499,7 +471,7 @@ def test_person_picker_without_choice_does_nothing(qtbot, window, ui, ui_ctx):
         assert picker.isVisible() and picker.person_id is None
         button(picker, "Abbrechen").click()
 
-    record = when_modal(qtbot, lambda d: isinstance(d, PersonPicker), pick)
+    record = ui.when_modal(qtbot, lambda d: isinstance(d, PersonPicker), pick)
     qtbot.mouseClick(page.merge_button, Qt.MouseButton.LeftButton)
     assert record["dialog"] is not None and record["error"] is None
     assert window.stack.currentWidget() is page
