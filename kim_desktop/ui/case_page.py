@@ -12,7 +12,6 @@ from datetime import date
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -45,6 +44,7 @@ from ..i18n import _, current_language, format_date, languages
 from ..services import cases, followups, journal
 from ..services.codes import case_managers, code_labels, locations
 from ..services.dates import parse_date
+from .widgets import make_list_table
 
 JOURNAL_PAGE = 200
 
@@ -314,17 +314,12 @@ class CasePage(QWidget):
         self.journal_model = JournalModel(self)
         self.journal_view = QTableView()
         self.journal_view.setModel(self.journal_model)
-        self.journal_view.setAccessibleName(_("Verlaufseinträge"))
-        self.journal_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.journal_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.journal_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.journal_view.setTabKeyNavigation(False)
-        self.journal_view.verticalHeader().setVisible(False)
+        make_list_table(self.journal_view, _("Verlaufseinträge"))
         header = self.journal_view.horizontalHeader()
         for column in (0, 1, 2, 4):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-        self.journal_view.setWordWrap(False)
+        header.setStretchLastSection(False)
         self.journal_count = QLabel()
 
         layout = QVBoxLayout(tab)

@@ -17,11 +17,9 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QMessageBox,
@@ -34,6 +32,7 @@ from .. import APP_NAME
 from ..db.models import CASE_PHASES
 from ..errors import UserError
 from ..i18n import _, format_date, format_number, sort_key
+from .widgets import make_list_table
 
 LIMIT = 2000
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -216,20 +215,8 @@ class CaseloadPage(QWidget):
         self.proxy.setSourceModel(self.model)
         self.table = QTableView()
         self.table.setModel(self.proxy)
-        self.table.setAccessibleName(_("Fallliste"))
-        self.table.setAccessibleDescription(_("Eingabetaste öffnet den ausgewählten Fall"))
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setAlternatingRowColors(True)
-        self.table.setTabKeyNavigation(False)
-        self.table.setWordWrap(False)
+        make_list_table(self.table, _("Fallliste"), _("Eingabetaste öffnet den ausgewählten Fall"))
         self.table.setSortingEnabled(True)
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        header = self.table.horizontalHeader()
-        header.setStretchLastSection(True)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         for column, width in enumerate((150, 260, 130, 200)):
             self.table.setColumnWidth(column, width)
         self.table.sortByColumn(CaseListModel.COLUMNS.index("opened_on"), Qt.SortOrder.DescendingOrder)

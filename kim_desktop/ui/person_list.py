@@ -11,9 +11,7 @@ from collections import OrderedDict
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -24,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from ..i18n import _
 from ..services.person_list import PersonRow
+from .widgets import make_list_table
 
 PAGE_SIZE = 100
 MAX_PAGES = 50
@@ -169,20 +168,9 @@ class PersonListPage(QWidget):
 
         self.table = QTableView()
         self.table.setModel(self.model)
-        self.table.setAccessibleName(_("Personenliste"))
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setAlternatingRowColors(True)
-        self.table.setTabKeyNavigation(False)
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        header = self.table.horizontalHeader()
-        header.setStretchLastSection(True)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        make_list_table(self.table, _("Personenliste"))
         for column, width in enumerate((220, 220, 120, 160)):
             self.table.setColumnWidth(column, width)
-        self.table.doubleClicked.connect(self._open_index)
         self.table.activated.connect(self._open_index)
 
         self.count_label = QLabel()

@@ -12,10 +12,8 @@ from datetime import date
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMessageBox,
     QPushButton,
@@ -28,6 +26,7 @@ from .. import APP_NAME
 from ..db.models import CASE_PHASES
 from ..errors import UserError
 from ..i18n import _, format_date
+from .widgets import make_list_table
 
 REMINDER_ROLE = Qt.ItemDataRole.UserRole + 1
 OVERDUE_COLOUR = "#b00020"  # the red of ``FieldError``; never the only sign of "überfällig"
@@ -173,21 +172,11 @@ class WorkplacePage(QWidget):
         self.table = QTableView()
         self.reminders_label.setBuddy(self.table)
         self.table.setModel(self.model)
-        self.table.setAccessibleName(_("Erinnerungen und Wiedervorlagen"))
-        self.table.setAccessibleDescription(
-            _("Überfällige Einträge stehen oben und sind als überfällig gekennzeichnet. Eingabetaste öffnet den Fall.")
+        make_list_table(
+            self.table,
+            _("Erinnerungen und Wiedervorlagen"),
+            _("Überfällige Einträge stehen oben und sind als überfällig gekennzeichnet. Eingabetaste öffnet den Fall."),
         )
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setAlternatingRowColors(True)
-        self.table.setTabKeyNavigation(False)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        header = self.table.horizontalHeader()
-        header.setStretchLastSection(True)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.setColumnWidth(0, 190)
         self.table.setColumnWidth(1, 190)
         self.table.activated.connect(self._activate)  # Enter, double-click (platform rule)
