@@ -1,0 +1,515 @@
+"""DIN 5008 letters rendered to PDF with ReportLab platypus. No Qt.
+
+``render_letter(letter, profile) -> bytes``. Geometry comes from :mod:`kim_desktop.reports.din5008`;
+fonts are the shipped DejaVu Sans TTFs (embedded as subsets). All user text is escaped before it reaches
+Paragraph markup, and drawn with ``drawString`` (no markup) in the fixed zones.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_LEFT
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen import canvas as rl_canvas
+from reportlab.platypus import (
+    BaseDocTemplate,
+    Frame,
+    KeepTogether,
+    NextPageTemplate,
+    PageTemplate,
+    Paragraph,
+    Spacer,
+)
+
+from kim_desktop.reports.din5008 import PAGE_SIZE_PT, DinGeometry, geometry, mm_to_pt, x_pt, y_pt
+from kim_desktop.resources import resource_path
+
+FONT = "DejaVuSans"
+FONT_BOLD = "DejaVuSans-Bold"
+ELLIPSIS = "…"
+
+BODY_FONT_SIZE = 11.0
+BODY_LEADING = 14.0
+INFO_LABEL_SIZE = 7.5
+INFO_VALUE_SIZE = 9.0
+INFO_LINE = 11.0  # points per info block line
+INFO_LABEL_WIDTH_MM = 30.0
+FOOTER_SIZE = 7.0
+FOOTER_LEADING = 8.5
+HEADER_SIZE = 8.0
+
+
+# --- data -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class OfficeProfile:
+    """The sending office: letterhead and first-page footer."""
+
+    organisation: str
+    unit: str = ""
+    street: str = ""
+    postcode: str = ""
+    city: str = ""
+    phone: str = ""
+    email: str = ""
+    office_hours: str = ""
+    dpo_contact: str = ""  # data protection officer (Datenschutzbeauftragte/r)
+    logo_path: str | None = None
+
+
+@dataclass
+class Letter:
+    form: str = "B"
+    return_address: str = ""  # Rücksendeangabe, one line
+    recipient_lines: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # Vermerke, e.g. "Einschreiben"
+    info_items: list[tuple[str, str]] = field(default_factory=list)
+    subject: str = ""
+    salutation: str = ""
+    body: list[str] = field(default_factory=list)
+    closing: str = ""
+    signature: str = ""
+
+    def reference(self) -> str:
+        """The Aktenzeichen for the header of later pages ("Unser Zeichen" / "Aktenzeichen")."""
+        for label, value in self.info_items:
+            folded = label.casefold()
+            if "aktenzeichen" in folded or "unser zeichen" in folded:
+                return value
+        return ""
+
+
+# --- fonts ----------------------------------------------------------------------------------------
+
+
+_fonts_registered = False
+
+
+def register_fonts() -> None:
+    """Register the shipped DejaVu Sans fonts once (idempotent)."""
+    global _fonts_registered
+    if _fonts_registered:
+        return
+    registered = pdfmetrics.getRegisteredFontNames()
+    for name, filename in ((FONT, "DejaVuSans.ttf"), (FONT_BOLD, "DejaVuSans-Bold.ttf")):
+        if name not in registered:
+            pdfmetrics.registerFont(TTFont(name, str(resource_path(f"fonts/{filename}"))))
+    pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=FONT_BOLD, italic=FONT, boldItalic=FONT_BOLD)
+    _fonts_registered = True
+
+
+def text_width(text: str, size: float, font: str = FONT) -> float:
+    register_fonts()
+    return pdfmetrics.stringWidth(text, font, size)
+
+
+# --- address fitting ------------------------------------------------------------------------------
+
+
+def _clean(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _pieces(text: str) -> list[tuple[str, str]]:
+    """(joiner, piece) tokens: breaks are allowed at spaces and after hyphens (double names)."""
+    pieces: list[tuple[str, str]] = []
+    for word in _clean(text).split(" "):
+        parts = re.findall(r"[^-]+-*|-+", word) or [word]
+        pieces.append((" ", parts[0]))
+        pieces.extend(("", part) for part in parts[1:])
+    return pieces
+
+
+def wrap_line(text: str, max_width_pt: float, size: float, font: str = FONT) -> list[str]:
+    """Wrap one line at spaces and after hyphens; pieces wider than the field break between characters."""
+    lines: list[str] = []
+    current = ""
+    for joiner, piece in _pieces(text):
+        if not piece:
+            continue
+        candidate = f"{current}{joiner}{piece}" if current else piece
+        if text_width(candidate, size, font) <= max_width_pt:
+            current = candidate
+            continue
+        if current:
+            lines.append(current)
+        current = ""
+        while text_width(piece, size, font) > max_width_pt:  # break an over-long piece
+            cut = len(piece) - 1
+            while cut > 1 and text_width(piece[:cut], size, font) > max_width_pt:
+                cut -= 1
+            lines.append(piece[:cut])
+            piece = piece[cut:]
+        current = piece
+    if current:
+        lines.append(current)
+    return lines
+
+
+def _with_ellipsis(text: str, max_width_pt: float, size: float, font: str = FONT) -> str:
+    text = text.rstrip()
+    while text and text_width(text + ELLIPSIS, size, font) > max_width_pt:
+        text = text[:-1].rstrip()
+    return text + ELLIPSIS
+
+
+def fit_address(lines: list[str], geo: DinGeometry, font: str = FONT) -> tuple[list[str], float]:
+    """Fit recipient lines into the Anschriftzone: wrap to the field width, at most six lines.
+
+    Tries the normal size (10 pt), then the minimum size (9 pt). If the wrapped address is still too
+    long, continuation lines of the longest entries are dropped and marked with "…"; if there are more
+    than six entries, the middle ones go (the last line — postcode and city — is always kept).
+    Returns (lines, font size). Every returned line fits ``geo.address_text_width``.
+    """
+    entries = [_clean(line) for line in lines if _clean(line)]
+    max_lines = geo.anschrift_lines
+    max_width = mm_to_pt(geo.address_text_width)
+    size = geo.address_font_size
+    wrapped: list[list[str]] = []
+    for size in (geo.address_font_size, geo.address_min_font_size):
+        wrapped = [wrap_line(entry, max_width, size, font) for entry in entries]
+        if sum(len(w) for w in wrapped) <= max_lines:
+            return [line for w in wrapped for line in w], size
+
+    # Still too long at the minimum size: truncate.
+    if len(wrapped) > max_lines:
+        kept = wrapped[: max_lines - 1] + [wrapped[-1]]
+        kept[max_lines - 2] = [kept[max_lines - 2][0] + " " + ELLIPSIS]
+        wrapped = kept
+    truncated: set[int] = set()
+    while sum(len(w) for w in wrapped) > max_lines:
+        longest = max(range(len(wrapped)), key=lambda i: (len(wrapped[i]), -i))
+        wrapped[longest] = wrapped[longest][:-1]
+        truncated.add(longest)
+    result: list[str] = []
+    for index, segments in enumerate(wrapped):
+        for position, segment in enumerate(segments):
+            is_last = position == len(segments) - 1
+            if (is_last and index in truncated) or text_width(segment, size, font) > max_width:
+                segment = _with_ellipsis(segment, max_width, size, font)
+            result.append(segment)
+    return result, size
+
+
+def fit_single_line(text: str, max_width_pt: float, size: float, font: str = FONT) -> str:
+    text = _clean(text)
+    if text_width(text, size, font) <= max_width_pt:
+        return text
+    return _with_ellipsis(text, max_width_pt, size, font)
+
+
+# --- paragraph helpers ----------------------------------------------------------------------------
+
+
+def markup(text: str) -> str:
+    """User text -> safe Paragraph markup (escaped; line breaks kept)."""
+    return "<br/>".join(escape(part) for part in str(text).split("\n"))
+
+
+def _styles() -> dict[str, ParagraphStyle]:
+    body = ParagraphStyle(
+        "body",
+        fontName=FONT,
+        fontSize=BODY_FONT_SIZE,
+        leading=BODY_LEADING,
+        alignment=TA_LEFT,
+        spaceAfter=BODY_LEADING,
+    )
+    return {
+        "body": body,
+        "subject": ParagraphStyle("subject", parent=body, fontName=FONT_BOLD, spaceAfter=2 * BODY_LEADING),
+        "closing": ParagraphStyle("closing", parent=body, spaceAfter=3 * BODY_LEADING),
+        "signature": ParagraphStyle("signature", parent=body, spaceAfter=0),
+        "info_label": ParagraphStyle(
+            "info_label", fontName=FONT, fontSize=INFO_LABEL_SIZE, leading=INFO_LINE, textColor=colors.dimgrey
+        ),
+        "info_value": ParagraphStyle(
+            "info_value", fontName=FONT, fontSize=INFO_VALUE_SIZE, leading=INFO_LINE
+        ),
+    }
+
+
+# --- drawing of the fixed zones -------------------------------------------------------------------
+
+
+def _info_block_layout(letter: Letter, geo: DinGeometry, styles) -> tuple[list, float]:
+    """Paragraph pairs of the information block, wrapped; returns (rows, total height in points)."""
+    label_w = mm_to_pt(INFO_LABEL_WIDTH_MM)
+    value_w = mm_to_pt(geo.info_block_width) - label_w
+    rows = []
+    height = 0.0
+    for label, value in letter.info_items:
+        label_p = Paragraph(markup(label), styles["info_label"])
+        value_p = Paragraph(markup(value), styles["info_value"])
+        _, lh = label_p.wrap(label_w, 1000)
+        _, vh = value_p.wrap(value_w, 1000)
+        row_h = max(lh, vh)
+        rows.append((label_p, value_p, row_h))
+        height += row_h
+    return rows, height
+
+
+def _draw_marks(canv, geo: DinGeometry, first_page: bool) -> None:
+    canv.saveState()
+    canv.setStrokeColor(colors.black)
+    canv.setLineWidth(0.4)
+    x0 = x_pt(geo.mark_left)
+    if first_page:
+        for fold in geo.fold_marks:
+            canv.line(x0, y_pt(fold), x0 + mm_to_pt(geo.fold_mark_length), y_pt(fold))
+    canv.line(x0, y_pt(geo.hole_mark), x0 + mm_to_pt(geo.hole_mark_length), y_pt(geo.hole_mark))
+    canv.restoreState()
+
+
+def _draw_letterhead(canv, profile: OfficeProfile, geo: DinGeometry) -> None:
+    width = mm_to_pt(geo.letterhead_right - geo.letterhead_left)
+    x = x_pt(geo.letterhead_left)
+    top = geo.letterhead_top
+    ascent, _ = pdfmetrics.getAscentDescent(FONT_BOLD, 13)
+    baseline = y_pt(top) - ascent
+    canv.setFont(FONT_BOLD, 13)
+    canv.drawString(x, baseline, fit_single_line(profile.organisation, width, 13, FONT_BOLD))
+    if profile.unit:
+        canv.setFont(FONT, 10)
+        canv.drawString(x, baseline - 13, fit_single_line(profile.unit, width, 10))
+    if profile.logo_path:
+        try:
+            from reportlab.lib.utils import ImageReader
+
+            image = ImageReader(profile.logo_path)
+            iw, ih = image.getSize()
+            max_w, max_h = mm_to_pt(55), mm_to_pt(geo.letterhead_height - geo.letterhead_top - 3)
+            scale = min(max_w / iw, max_h / ih)
+            w, h = iw * scale, ih * scale
+            canv.drawImage(image, x_pt(geo.body_right) - w, y_pt(top) - h, w, h, mask="auto")
+        except Exception:  # a broken logo must not prevent the letter
+            pass
+
+
+def _draw_address_field(canv, letter: Letter, geo: DinGeometry) -> None:
+    x = x_pt(geo.address_text_left)
+    max_width = mm_to_pt(geo.address_text_width)
+
+    # Zusatz- und Vermerkzone: Rücksendeangabe on top of the Vermerke, block filled from the bottom up.
+    zone = ([letter.return_address] if _clean(letter.return_address) else []) + [
+        n for n in letter.notes if _clean(n)
+    ]
+    zone = zone[-geo.vermerk_lines :]
+    size = geo.vermerk_font_size
+    _, descent = pdfmetrics.getAscentDescent(FONT, size)
+    line_pt = mm_to_pt(geo.vermerk_line_height)
+    first_slot = geo.vermerk_lines - len(zone)
+    for i, text in enumerate(zone):
+        slot = first_slot + i
+        bottom_of_slot = y_pt(geo.vermerk_top) - (slot + 1) * line_pt
+        canv.setFont(FONT, size)
+        canv.drawString(x, bottom_of_slot - descent, fit_single_line(text, max_width, size))
+
+    # Anschriftzone
+    lines, size = fit_address(letter.recipient_lines, geo)
+    ascent, _ = pdfmetrics.getAscentDescent(FONT, size)
+    baseline = y_pt(geo.anschrift_top) - ascent - 0.5
+    canv.setFont(FONT, size)
+    for line in lines:
+        canv.drawString(x, baseline, line)
+        baseline -= geo.address_leading
+
+
+def _draw_info_block(canv, rows, geo: DinGeometry) -> None:
+    x = x_pt(geo.info_block_left)
+    label_w = mm_to_pt(INFO_LABEL_WIDTH_MM)
+    y = y_pt(geo.info_block_top)
+    for label_p, value_p, row_h in rows:
+        label_p.drawOn(canv, x, y - label_p.height)  # both top-aligned
+        value_p.drawOn(canv, x + label_w, y - value_p.height)
+        y -= row_h
+
+
+def _draw_footer(canv, profile: OfficeProfile, geo: DinGeometry) -> None:
+    columns = [
+        [profile.organisation, profile.street, _clean(f"{profile.postcode} {profile.city}")],
+        [
+            _clean(f"Telefon {profile.phone}") if profile.phone else "",
+            profile.email,
+            _clean(f"Sprechzeiten: {profile.office_hours}") if profile.office_hours else "",
+        ],
+        ["Datenschutzbeauftragte/r:" if profile.dpo_contact else "", *profile.dpo_contact.split("\n")],
+    ]
+    col_width = mm_to_pt(geo.body_width) / 3
+    canv.saveState()
+    canv.setFont(FONT, FOOTER_SIZE)
+    canv.setFillColor(colors.dimgrey)
+    for c, column in enumerate(columns):
+        x = x_pt(geo.body_left) + c * col_width
+        baseline = y_pt(geo.footer_baseline)
+        for text in [t for t in column if _clean(t)][:4]:
+            canv.drawString(x, baseline, fit_single_line(text, col_width - 6, FOOTER_SIZE))
+            baseline -= FOOTER_LEADING
+    canv.restoreState()
+
+
+# --- page numbering ("Seite x von y") -------------------------------------------------------------
+
+
+def _numbered_canvas_class(letter: Letter, profile: OfficeProfile, geo: DinGeometry):
+    """Canvas that defers page decorations needing the total page count until save()."""
+
+    class NumberedCanvas(rl_canvas.Canvas):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._saved_pages: list[dict] = []
+
+        def showPage(self):  # noqa: N802 (ReportLab API)
+            self._saved_pages.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self):
+            total = len(self._saved_pages)
+            for state in self._saved_pages:
+                self.__dict__.update(state)
+                self._draw_numbering(total)
+                super().showPage()
+            super().save()
+
+        def _draw_numbering(self, total: int) -> None:
+            page = self._pageNumber
+            label = f"Seite {page} von {total}"
+            self.saveState()
+            if page == 1:
+                if total > 1:
+                    self.setFont(FONT, HEADER_SIZE)
+                    self.drawRightString(x_pt(geo.body_right), y_pt(geo.body_bottom + 4), label)
+            else:
+                baseline = y_pt(geo.later_header_baseline)
+                width = mm_to_pt(geo.body_width)
+                self.setFont(FONT, HEADER_SIZE)
+                left = profile.organisation
+                reference = letter.reference()
+                if reference:
+                    left = f"{left} · Aktenzeichen {reference}"
+                right_w = text_width(label, HEADER_SIZE) + 12
+                self.drawString(
+                    x_pt(geo.body_left), baseline, fit_single_line(left, width - right_w, HEADER_SIZE)
+                )
+                self.drawRightString(x_pt(geo.body_right), baseline, label)
+                self.setLineWidth(0.3)
+                self.setStrokeColor(colors.grey)
+                self.line(x_pt(geo.body_left), baseline - 4, x_pt(geo.body_right), baseline - 4)
+            self.restoreState()
+
+    return NumberedCanvas
+
+
+# --- rendering ------------------------------------------------------------------------------------
+
+
+def render_letter(letter: Letter, profile: OfficeProfile, *, draw_guides: bool = False) -> bytes:
+    """Render ``letter`` as a DIN 5008 PDF (Form A or B) and return the PDF bytes.
+
+    ``draw_guides`` outlines the address field, zones and info block (for layout checks only).
+    """
+    register_fonts()
+    geo = geometry(letter.form)
+    styles = _styles()
+    info_rows, info_height = _info_block_layout(letter, geo, styles)
+
+    info_bottom_mm = geo.info_block_top + info_height / mm_to_pt(1)
+    first_body_top = max(geo.address_bottom, info_bottom_mm) + geo.space_before_body
+
+    frame_kwargs = dict(leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
+    first_frame = Frame(
+        x_pt(geo.body_left),
+        y_pt(geo.body_bottom),
+        mm_to_pt(geo.body_width),
+        mm_to_pt(geo.body_bottom - first_body_top),
+        id="first",
+        **frame_kwargs,
+    )
+    later_frame = Frame(
+        x_pt(geo.body_left),
+        y_pt(geo.later_body_bottom),
+        mm_to_pt(geo.body_width),
+        mm_to_pt(geo.later_body_bottom - geo.later_body_top),
+        id="later",
+        **frame_kwargs,
+    )
+
+    def on_first_page(canv, doc):
+        canv.saveState()
+        _draw_letterhead(canv, profile, geo)
+        _draw_marks(canv, geo, first_page=True)
+        _draw_address_field(canv, letter, geo)
+        _draw_info_block(canv, info_rows, geo)
+        _draw_footer(canv, profile, geo)
+        if draw_guides:
+            _draw_guides(canv, geo, info_height)
+        canv.restoreState()
+
+    def on_later_page(canv, doc):
+        _draw_marks(canv, geo, first_page=False)
+
+    buffer = io.BytesIO()
+    doc = BaseDocTemplate(
+        buffer,
+        pagesize=PAGE_SIZE_PT,
+        leftMargin=0,
+        rightMargin=0,
+        topMargin=0,
+        bottomMargin=0,
+        initialFontName=FONT,
+        initialFontSize=BODY_FONT_SIZE,  # else an unembedded Helvetica is referenced
+        title=_clean(letter.subject),
+        author=_clean(profile.organisation),
+        creator="KIM Desktop",
+    )
+    doc.addPageTemplates(
+        [
+            PageTemplate(id="First", frames=[first_frame], onPage=on_first_page),
+            PageTemplate(id="Later", frames=[later_frame], onPage=on_later_page),
+        ]
+    )
+
+    story: list = [NextPageTemplate("Later")]
+    if _clean(letter.subject):
+        story.append(Paragraph(markup(letter.subject), styles["subject"]))
+    if _clean(letter.salutation):
+        story.append(Paragraph(markup(letter.salutation), styles["body"]))
+    for paragraph in letter.body:
+        if str(paragraph).strip():
+            story.append(Paragraph(markup(paragraph), styles["body"]))
+    tail = []
+    if _clean(letter.closing):
+        tail.append(Paragraph(markup(letter.closing), styles["closing"]))
+    if _clean(letter.signature):
+        tail.append(Paragraph(markup(letter.signature), styles["signature"]))
+    if tail:
+        story.append(KeepTogether(tail))
+    if len(story) == 1:
+        story.append(Spacer(1, 1))
+
+    doc.build(story, canvasmaker=_numbered_canvas_class(letter, profile, geo))
+    return buffer.getvalue()
+
+
+def _draw_guides(canv, geo: DinGeometry, info_height: float) -> None:
+    canv.saveState()
+    canv.setLineWidth(0.3)
+    canv.setStrokeColor(colors.red)
+    for top, bottom in ((geo.vermerk_top, geo.vermerk_bottom), (geo.anschrift_top, geo.anschrift_bottom)):
+        canv.rect(x_pt(geo.address_left), y_pt(bottom), mm_to_pt(geo.address_width), mm_to_pt(bottom - top))
+    canv.setStrokeColor(colors.blue)
+    canv.rect(
+        x_pt(geo.info_block_left),
+        y_pt(geo.info_block_top) - info_height,
+        mm_to_pt(geo.info_block_width),
+        info_height,
+    )
+    canv.restoreState()
