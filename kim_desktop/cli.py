@@ -97,6 +97,16 @@ def build_parser() -> argparse.ArgumentParser:
     case_reopen.add_argument("--note", default=None)
     case_reopen.add_argument("--json", action="store_true")
 
+    letter = command("letter", _("Einen Brief als PDF erstellen (wird in der Akte archiviert)"))
+    letter.add_argument("template", metavar="TEMPLATE")
+    target = letter.add_mutually_exclusive_group(required=True)
+    target.add_argument("--person", metavar="ID")
+    target.add_argument("--case", metavar="ID")
+    target.add_argument("--appointment", metavar="ID")
+    target.add_argument("--referral", metavar="ID")
+    letter.add_argument("--lang", default="de", metavar="SPRACHE")
+    letter.add_argument("--out", required=True, metavar="DATEI.pdf")
+
     person = command("person", _("Personen anlegen, anzeigen, ändern"))
     person_sub = person.add_subparsers(dest="person_command", parser_class=_Parser, required=True)
     add = person_sub.add_parser("add", help=_("Person anlegen"))
@@ -360,7 +370,31 @@ def cmd_case(args) -> int:
         ctx.database.dispose()
 
 
-COMMANDS = {"cases": cmd_cases, "case": cmd_case, "init": cmd_init, "check": cmd_check, "demo": cmd_demo, "search": cmd_search, "person": cmd_person}
+def cmd_letter(args) -> int:
+    from pathlib import Path
+
+    from .services.letters import make_letter
+
+    out = Path(args.out)
+    if out.is_dir():
+        raise UserError(_("--out muss eine Datei sein, kein Ordner: {path}").format(path=out))
+    ctx = _context(args)
+    try:
+        made = make_letter(
+            ctx, args.template, person_id=args.person, case_id=args.case, appointment_id=args.appointment,
+            referral_id=args.referral, language=args.lang,
+        )  # fmt: skip
+    finally:
+        ctx.database.dispose()
+    try:
+        out.write_bytes(made.pdf)
+    except OSError:
+        raise UserError(_("Die Datei kann nicht geschrieben werden: {path}").format(path=out)) from None
+    print(_("{title} gespeichert: {path}").format(title=made.title, path=out))
+    return 0
+
+
+COMMANDS = {"letter": cmd_letter, "cases": cmd_cases, "case": cmd_case, "init": cmd_init, "check": cmd_check, "demo": cmd_demo, "search": cmd_search, "person": cmd_person}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,309 @@
+"""Letters: template + data from the case file → DIN 5008 PDF, archived with the case.
+
+Template (office-editable, sandboxed Jinja2, ``letter_templates``) → context (plain data built here from the
+database) → ``reports.letter.render_letter``. Confidential journal entries never reach a letter: nothing here
+reads the journal. Every letter made is archived as a ``document`` (template, version, author, SHA-256 and the
+PDF) and logged as a ``print`` access.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+
+from ..db.models import Appointment, Case, Document, Location, Offer, Person, Provider, Referral, Setting
+from ..errors import NotFoundError, UserError
+from ..i18n import _, format_date
+from . import audit, letter_templates
+from .cases import phase_label, rating_label
+from .codes import code_labels
+from .context import ServiceContext
+from .dates import PartialDate
+
+PERSON_LETTERS = ("consent", "release", "privacy", "certificate", "access-report")
+CASE_LETTERS = ("plan", "closing")
+LANGUAGES = ("de",)
+
+# Texts that belong to the letter, not to the UI: they follow the letter's language, never the UI language.
+LETTER_TEXTS = {
+    "de": {
+        "salutation_f": "Sehr geehrte Frau {name},",
+        "salutation_m": "Sehr geehrter Herr {name},",
+        "salutation_other": "Guten Tag {name},",
+        "closing": "Mit freundlichen Grüßen",
+        "file_number": "Aktenzeichen",
+        "contact": "Ansprechpartner/in",
+        "phone": "Telefon",
+        "email": "E-Mail",
+        "date": "Datum",
+        "unknown": "unbekannt",
+        "open": "offen",
+        "organisation": "Kommunales Integrationsmanagement",
+        "dpo": "Datenschutzbeauftragte/r der Verwaltung",
+    }
+}
+
+
+@dataclass
+class MadeLetter:
+    pdf: bytes
+    document_id: str | None
+    title: str
+
+
+def anrede(person: Person, language: str = "de") -> str:
+    texts = LETTER_TEXTS[language]
+    if person.sex == "f":
+        return texts["salutation_f"].format(name=person.family_name)
+    if person.sex == "m":
+        return texts["salutation_m"].format(name=person.family_name)
+    return texts["salutation_other"].format(name=f"{person.given_names} {person.family_name}".strip())
+
+
+def address_lines(person: Person) -> list[str]:
+    lines = [f"{person.given_names} {person.family_name}".strip()]
+    if person.address_extra:
+        lines.append(person.address_extra)
+    if person.street:
+        lines.append(person.street)
+    if person.postcode or person.city:
+        lines.append(f"{person.postcode or ''} {person.city or ''}".strip())
+    return lines
+
+
+def office_profile(session) -> dict[str, str]:
+    row = session.get(Setting, "office_profile")
+    stored = row.value if row is not None and isinstance(row.value, dict) else {}
+    defaults = {
+        "organisation": LETTER_TEXTS["de"]["organisation"],
+        "unit": "",
+        "street": "",
+        "postcode": "",
+        "city": "",
+        "phone": "",
+        "email": "",
+        "office_hours": "",
+        "dpo_contact": LETTER_TEXTS["de"]["dpo"],
+    }
+    return {key: str(stored.get(key) or value) for key, value in defaults.items()}
+
+
+def _person_context(person: Person) -> dict[str, Any]:
+    birth = PartialDate.from_parts(person.birth_year, person.birth_month, person.birth_day)
+    return {
+        "anrede": anrede(person),
+        "name": f"{person.given_names} {person.family_name}".strip(),
+        "vorname": person.given_names,
+        "nachname": person.family_name,
+        "geburtsdatum": birth.german() if birth else LETTER_TEXTS["de"]["unknown"],
+        "anschrift": address_lines(person),
+    }
+
+
+def _case_context(session, case: Case) -> dict[str, Any]:
+    from .journal import goals
+
+    reasons = code_labels(session, "closure_reason")
+    who = {"client": "Klient*in", "case_manager": "Case Manager/in", "other": "andere Stelle"}  # letter language
+    return {
+        "aktenzeichen": case.file_number,
+        "eroeffnet_am": format_date(case.opened_on),
+        "phase": phase_label(case.phase),
+        "abschlussgrund": reasons.get(case.closure_reason or "", case.closure_reason or ""),
+        "ziele": [
+            {
+                "titel": goal.title,
+                "bewertung": rating_label(goal.status) if goal.status != "open" else LETTER_TEXTS["de"]["open"],
+                "schritte": [
+                    {"beschreibung": s.description, "wer": who.get(s.responsible, s.responsible), "bis": format_date(s.due_on)}
+                    for s in steps
+                ],
+            }
+            for goal, steps in goals(session, case.id)
+        ],
+    }
+
+
+def build_context(
+    session,
+    ctx: ServiceContext,
+    *,
+    person_id: str | None = None,
+    case_id: str | None = None,
+    appointment_id: str | None = None,
+    referral_id: str | None = None,
+) -> tuple[dict[str, Any], Person, Case | None]:
+    case = session.get(Case, case_id) if case_id else None
+    appointment = session.get(Appointment, appointment_id) if appointment_id else None
+    referral = session.get(Referral, referral_id) if referral_id else None
+    if case_id and (case is None or case.deleted_at is not None):
+        raise NotFoundError(_("Keine Fallakte mit dieser Kennung gefunden."))
+    if appointment_id and appointment is None:
+        raise NotFoundError(_("Keinen Termin mit dieser Kennung gefunden."))
+    if referral_id and referral is None:
+        raise NotFoundError(_("Keine Vermittlung mit dieser Kennung gefunden."))
+    if referral is not None and case is None:
+        case = session.get(Case, referral.case_id)
+    if appointment is not None and case is None and appointment.case_id:
+        case = session.get(Case, appointment.case_id)
+    if person_id is None:
+        person_id = (referral.person_id if referral else None) or (case.person_id if case else None)
+    person = session.get(Person, person_id) if person_id else None
+    if person is None or person.deleted_at is not None:
+        raise NotFoundError(_("Keine Person mit dieser Kennung gefunden."))
+    profile = office_profile(session)
+    context: dict[str, Any] = {
+        "person": _person_context(person),
+        "fall": _case_context(session, case) if case else {},
+        "termin": {},
+        "vermittlung": {},
+        "empfaenger": {},
+        "buero": {
+            "name": profile["organisation"],
+            "einheit": profile["unit"],
+            "anschrift": ", ".join(p for p in (profile["street"], f"{profile['postcode']} {profile['city']}".strip()) if p),
+            "telefon": profile["phone"],
+            "email": profile["email"],
+            "sprechzeiten": profile["office_hours"],
+            "datenschutz": profile["dpo_contact"],
+        },
+        "sachbearbeitung": {"name": ctx.actor.display_name},
+        "heute": format_date(date.today()),
+        "auskunft": {"abschnitte": []},
+    }
+    if appointment is not None:
+        location = session.get(Location, appointment.location_id) if appointment.location_id else None
+        context["termin"] = {
+            "beginn": appointment.starts_at.strftime("%d.%m.%Y %H:%M"),
+            "ende": appointment.ends_at.strftime("%H:%M"),
+            "datum": format_date(appointment.starts_at),
+            "uhrzeit": appointment.starts_at.strftime("%H:%M"),
+            "ort": ", ".join(p for p in (location.name, location.street, location.city) if p) if location else "",
+            "mitbringen": appointment.note or "",
+            "dolmetschung": bool(appointment.interpreter_language or appointment.interpreter_id),
+        }
+    if referral is not None:
+        offer = session.get(Offer, referral.offer_id) if referral.offer_id else None
+        provider = session.get(Provider, referral.provider_id or (offer.provider_id if offer else None))
+        context["vermittlung"] = {
+            "angebot": offer.title if offer else "",
+            "traeger": provider.name if provider else "",
+            "anlass": referral.reason or "",
+        }
+        context["empfaenger"] = {"name": provider.name if provider else ""}
+    return context, person, case
+
+
+def make_letter(
+    ctx: ServiceContext,
+    key: str,
+    *,
+    person_id: str | None = None,
+    case_id: str | None = None,
+    appointment_id: str | None = None,
+    referral_id: str | None = None,
+    language: str = "de",
+    archive: bool = True,
+) -> MadeLetter:
+    """Render template ``key`` for the given record into a PDF; archive it with the case file."""
+    from ..reports.letter import Letter, OfficeProfile, render_letter
+
+    if language not in LANGUAGES:
+        raise UserError(
+            _("Die Sprache „{language}“ ist für Briefe noch nicht verfügbar. Verfügbar: {available}.").format(
+                language=language[:10], available=", ".join(LANGUAGES)
+            )
+        )
+    with ctx.write() as session:
+        template = letter_templates.get_template(session, key, language)
+        context, person, case = build_context(
+            session, ctx, person_id=person_id, case_id=case_id, appointment_id=appointment_id, referral_id=referral_id
+        )
+        if key in CASE_LETTERS and case is None:
+            raise UserError(_("Dieser Brief gehört zu einem Fall: bitte einen Fall angeben."))
+        if not (person.street and (person.postcode or person.city)):
+            raise UserError(
+                _("Für diese Person ist keine vollständige Anschrift gespeichert. Bitte zuerst Straße, PLZ und Ort erfassen.")
+            )
+        paragraphs = letter_templates.render(template.body, context)
+        subject = letter_templates.render_subject(template.subject, context)
+        profile = office_profile(session)
+        texts = LETTER_TEXTS[language]
+        info = [(texts["file_number"], case.file_number if case else "—"), (texts["contact"], ctx.actor.display_name)]
+        if profile["phone"]:
+            info.append((texts["phone"], profile["phone"]))
+        if profile["email"]:
+            info.append((texts["email"], profile["email"]))
+        info.append((texts["date"], format_date(date.today())))
+        return_line = ", ".join(
+            p for p in (profile["organisation"], profile["street"], f"{profile['postcode']} {profile['city']}".strip()) if p
+        )
+        letter = Letter(
+            form=_letter_form(session),
+            return_address=return_line,
+            recipient_lines=address_lines(person),
+            notes=[],
+            info_items=info,
+            subject=subject,
+            salutation=context["person"]["anrede"],
+            body=paragraphs,
+            closing=texts["closing"],
+            signature=ctx.actor.display_name,
+        )
+        pdf = render_letter(
+            letter,
+            OfficeProfile(
+                organisation=profile["organisation"], unit=profile["unit"], street=profile["street"],
+                postcode=profile["postcode"], city=profile["city"], phone=profile["phone"], email=profile["email"],
+                office_hours=profile["office_hours"], dpo_contact=profile["dpo_contact"],
+            ),
+        )  # fmt: skip
+        document_id = None
+        if archive:
+            document = Document(
+                case_id=case.id if case else None,
+                person_id=person.id,
+                kind=key,
+                title=template.title,
+                template_key=key,
+                template_version=template.revision or _version_number(template.version),
+                content=pdf,
+                sha256=hashlib.sha256(pdf).hexdigest(),
+                size=len(pdf),
+                referral_id=referral_id,
+                appointment_id=appointment_id,
+                created_by=ctx.actor.user_id,
+            )
+            session.add(document)
+            session.flush()
+            document_id = document.id
+        audit.record(
+            session, "print", entity_type="document", entity_id=document_id, person_id=person.id,
+            case_id=case.id if case else None, detail={"template": key},
+        )  # fmt: skip
+        return MadeLetter(pdf, document_id, template.title)
+
+
+def _letter_form(session) -> str:
+    row = session.get(Setting, "letter_form")
+    return "A" if row is not None and row.value == "A" else "B"
+
+
+def archived_documents(session, *, person_id: str | None = None, case_id: str | None = None) -> list[Document]:
+    stmt = select(Document).where(Document.deleted_at.is_(None))
+    if person_id:
+        stmt = stmt.where(Document.person_id == person_id)
+    if case_id:
+        stmt = stmt.where(Document.case_id == case_id)
+    return list(session.scalars(stmt.order_by(Document.created_at.desc())))
+
+
+def _version_number(version) -> int | None:
+    try:
+        return int(str(version).split(".")[0])
+    except (TypeError, ValueError):
+        return None
