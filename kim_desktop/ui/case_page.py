@@ -193,6 +193,7 @@ class ClosureDialog(QDialog):
 
 
 class CasePage(QWidget):
+    letter_requested = Signal(str, str)  # person id, case id
     closed = Signal()
     person_requested = Signal(str)
     changed = Signal(str)  # case id, after any write
@@ -231,6 +232,11 @@ class CasePage(QWidget):
         self.handover_button = QPushButton(_("Über&geben …"))
         self.handover_button.setAccessibleName(_("Fall an eine andere Case Manager/in übergeben"))
         self.handover_button.clicked.connect(self.hand_over)
+        self.letter_button = QPushButton(_("Brief erstellen …"))
+        self.letter_button.setAccessibleName(_("Brief zu diesem Fall erstellen"))
+        self.letter_button.clicked.connect(
+            lambda: self.case and self.letter_requested.emit(self.case.person_id, self.case.id)
+        )
         self.back_button = QPushButton(_("&Zurück"))
         self.back_button.setAccessibleName(_("Zurück"))
         self.back_button.clicked.connect(self.closed)
@@ -241,6 +247,7 @@ class CasePage(QWidget):
         actions.addWidget(self.back_button)
         actions.addWidget(self.person_button)
         actions.addWidget(self.handover_button)
+        actions.addWidget(self.letter_button)
         actions.addStretch(1)
         actions.addWidget(self.phase_button)
         actions.addWidget(self.reopen_button)

@@ -202,6 +202,9 @@ class MainWindow(QMainWindow):
             self.person_page.case_requested.connect(self.open_case)
             self.person_page.intake_requested.connect(self.start_intake)
             self.person_page.merge_requested.connect(self.merge_person)
+            self.person_page.letter_requested.connect(
+                lambda: self.person_page.person_id and self.make_letter(self.person_page.person_id, None)
+            )
             self.stack.addWidget(self.person_page)
             from ..services.codes import code_labels
 
@@ -348,6 +351,7 @@ class MainWindow(QMainWindow):
             self.case_page.closed.connect(self.go_back)
             self.case_page.person_requested.connect(self.open_person)
             self.case_page.changed.connect(lambda _id: self._case_changed())
+            self.case_page.letter_requested.connect(self.make_letter)
             self.stack.addWidget(self.case_page)
         return self.case_page
 
@@ -437,6 +441,19 @@ class MainWindow(QMainWindow):
         if dialog.exec() and dialog.case_id:
             self._case_changed()
             self.open_case(dialog.case_id)
+
+    def make_letter(self, person_id: str, case_id: str | None) -> None:
+        page = self.person_page
+        on_person_page = page is not None and self.stack.currentWidget() is page
+        if on_person_page and page.dirty and not page.save():
+            return
+        from .letter_dialog import LetterDialog
+
+        dialog = LetterDialog(self.ctx, person_id=person_id, case_id=case_id, parent=self)
+        if dialog.exec() and dialog.saved_path:
+            self.statusBar().showMessage(
+                _("Brief gespeichert und in der Akte archiviert: {path}").format(path=dialog.saved_path), 8000
+            )
 
     def merge_person(self) -> None:
         page = self.person_page

@@ -71,6 +71,7 @@ class PersonPage(QWidget):
     case_requested = Signal(str)
     intake_requested = Signal()
     merge_requested = Signal()
+    letter_requested = Signal()
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -302,9 +303,13 @@ class PersonPage(QWidget):
         self.merge_button = QPushButton(_("Zusa&mmenführen …"))
         self.merge_button.setAccessibleName(_("Mit einem anderen Datensatz derselben Person zusammenführen"))
         self.merge_button.clicked.connect(self.merge_requested)
+        self.letter_button = QPushButton(_("Brief erstellen …"))
+        self.letter_button.setAccessibleName(_("Brief an diese Person erstellen"))
+        self.letter_button.clicked.connect(self.letter_requested)
         box.addWidget(self.case_list)
         box.addWidget(self.intake_button)
         box.addWidget(self.merge_button)
+        box.addWidget(self.letter_button)
         return box
 
     def set_cases(self, rows: list[tuple[str, str]]) -> None:
@@ -319,6 +324,7 @@ class PersonPage(QWidget):
         is_stored = self._person is not None
         self.intake_button.setEnabled(is_stored)
         self.merge_button.setEnabled(is_stored)
+        self.letter_button.setEnabled(is_stored)
 
     def set_residence_statuses(self, labels: dict[str, str]) -> None:
         combo: QComboBox = self.inputs["residence_status"]
