@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -44,7 +44,7 @@ from ..i18n import _, current_language, format_date, languages
 from ..services import cases, followups, journal
 from ..services.codes import case_managers, code_labels, locations
 from ..services.dates import parse_date
-from .widgets import make_list_table
+from .widgets import RowsTableModel, make_list_table
 
 JOURNAL_PAGE = 200
 
@@ -70,16 +70,14 @@ def _labelled(form: QFormLayout, text: str, widget: QWidget) -> QWidget:
     return widget
 
 
-class JournalModel(QAbstractTableModel):
+class JournalModel(RowsTableModel):
 
     def __init__(self, parent=None) -> None:
-        super().__init__(parent)
+        super().__init__((_("Datum"), _("Art"), _("Dauer"), _("Eintrag"), _("vertraulich")), parent)
         self._ctx = None
         self._case_id: str | None = None
-        self._rows: list[journal.JournalView] = []
         self._total = 0
         self._types: dict[str, str] = {}
-        self._headers = (_("Datum"), _("Art"), _("Dauer"), _("Eintrag"), _("vertraulich"))
 
     def load(self, ctx, case_id: str, contact_types: dict[str, str]) -> None:
         self.beginResetModel()
@@ -94,13 +92,7 @@ class JournalModel(QAbstractTableModel):
         return self._total
 
     def entry(self, row: int) -> journal.JournalView | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
-
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self._headers)
+        return self.row_at(row)
 
     def canFetchMore(self, parent=QModelIndex()) -> bool:  # noqa: B008, N802
         return not parent.isValid() and len(self._rows) < self._total
@@ -114,12 +106,6 @@ class JournalModel(QAbstractTableModel):
             self.beginInsertRows(QModelIndex(), len(self._rows), len(self._rows) + len(more) - 1)
             self._rows.extend(more)
             self.endInsertRows()
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        horizontal = orientation == Qt.Orientation.Horizontal
-        if role == Qt.ItemDataRole.DisplayRole and horizontal and 0 <= section < len(self._headers):
-            return self._headers[section]
-        return None
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):

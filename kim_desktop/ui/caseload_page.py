@@ -9,7 +9,6 @@ that. The text filter matches file number and name, folded like the person searc
 from __future__ import annotations
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QPersistentModelIndex,
     QSortFilterProxyModel,
@@ -32,7 +31,7 @@ from .. import APP_NAME
 from ..db.models import CASE_PHASES
 from ..errors import UserError
 from ..i18n import _, format_date, format_number, sort_key
-from .widgets import make_list_table
+from .widgets import RowsTableModel, make_list_table
 
 LIMIT = 2000
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -40,16 +39,16 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 2
 ALL = "all"  # phase combo: every case; manager combo: every case manager; life area combo: every area
 
 
-class CaseListModel(QAbstractTableModel):
+class CaseListModel(RowsTableModel):
     """``CaseSummary`` rows: Aktenzeichen, Klient*in, Phase, Case Manager/in, Eröffnet am."""
 
     COLUMNS = ("file_number", "person_name", "phase", "case_manager", "opened_on")
 
     def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self._rows: list = []
+        super().__init__(
+            (_("Aktenzeichen"), _("Klient*in"), _("Phase"), _("Case Manager/in"), _("Eröffnet am")), parent
+        )
         self._haystacks: list[str] = []
-        self._headers = (_("Aktenzeichen"), _("Klient*in"), _("Phase"), _("Case Manager/in"), _("Eröffnet am"))
 
     def set_cases(self, rows: list) -> None:
         from ..services.names import fold
@@ -60,21 +59,10 @@ class CaseListModel(QAbstractTableModel):
         self.endResetModel()
 
     def case(self, row: int):
-        return self._rows[row] if 0 <= row < len(self._rows) else None
+        return self.row_at(row)
 
     def haystack(self, row: int) -> str:
         return self._haystacks[row] if 0 <= row < len(self._haystacks) else ""
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self._headers[section] if 0 <= section < len(self._headers) else None
-        return None
 
     def _text(self, case, column: str) -> str:
         from ..services.cases import phase_label

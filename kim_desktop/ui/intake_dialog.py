@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 from .. import APP_NAME
 from ..errors import UserError, ValidationError
 from ..i18n import _, current_language, format_date
-from .person_page import FieldError
+from .widgets import FieldError, add_field
 
 SETTING_KEY = "eligibility_criteria"
 # Used when the office has not configured ``eligibility_criteria`` (a JSON list of {"code", "label"}).
@@ -280,17 +280,7 @@ class IntakeDialog(QDialog):
         return edit
 
     def _add(self, form: QFormLayout, name: str, label: str, widget: QWidget) -> None:
-        caption = QLabel(label)
-        caption.setBuddy(widget)
-        widget.setAccessibleName(label.replace("&", "").rstrip(":* "))
-        error = FieldError(widget)
-        cell = QWidget()
-        cell_layout = QVBoxLayout(cell)
-        cell_layout.setContentsMargins(0, 0, 0, 0)
-        cell_layout.setSpacing(2)
-        cell_layout.addWidget(widget)
-        cell_layout.addWidget(error)
-        form.addRow(caption, cell)
+        error = add_field(form, label, widget)
         self.inputs[name] = widget
         self.errors[name] = error
         if isinstance(widget, QLineEdit):

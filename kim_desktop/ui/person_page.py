@@ -30,6 +30,7 @@ from ..db.models import LANGUAGE_LEVELS
 from ..errors import ValidationError
 from ..i18n import _, countries, current_language, format_date, languages
 from ..services.persons import PersonView, validate_person
+from .widgets import FieldError, add_field
 
 LANGUAGE_ROWS = 3
 
@@ -41,28 +42,6 @@ def _sex_labels() -> dict[str, str]:
 def _level_labels() -> dict[str, str]:
     labels = {"native": _("Muttersprache"), "none": _("keine Kenntnisse")}
     return {level: labels.get(level, level) for level in LANGUAGE_LEVELS}
-
-
-class FieldError(QLabel):
-    """The red message under a field; empty when the field is fine.
-
-    The message is also put into the field's accessible description, so a screen reader announces it
-    when the field gets the focus (the red text alone is not linked to the field for assistive tools).
-    """
-
-    def __init__(self, field: QWidget | None = None) -> None:
-        super().__init__()
-        self.setWordWrap(True)
-        self.setStyleSheet("color: #b00020;")
-        self.setVisible(False)
-        self._field = field
-        self._description = field.accessibleDescription() if field is not None else ""
-
-    def show_message(self, message: str | None) -> None:
-        self.setText(message or "")
-        self.setVisible(bool(message))
-        if self._field is not None:
-            self._field.setAccessibleDescription(" ".join(t for t in (message, self._description) if t))
 
 
 class PersonPage(QWidget):
@@ -141,20 +120,7 @@ class PersonPage(QWidget):
         return box
 
     def _add(self, form: QFormLayout, name: str, label: str, widget: QWidget, *, tip: str | None = None) -> None:
-        caption = QLabel(label)
-        caption.setBuddy(widget)
-        widget.setAccessibleName(label.replace("&", "").rstrip(":* "))
-        if tip:
-            widget.setToolTip(tip)
-            widget.setAccessibleDescription(tip)
-        error = FieldError(widget)
-        cell = QWidget()
-        cell_layout = QVBoxLayout(cell)
-        cell_layout.setContentsMargins(0, 0, 0, 0)
-        cell_layout.setSpacing(2)
-        cell_layout.addWidget(widget)
-        cell_layout.addWidget(error)
-        form.addRow(caption, cell)
+        error = add_field(form, label, widget, tip=tip)
         self.inputs[name] = widget
         self.errors[name] = error
         if isinstance(widget, QLineEdit):

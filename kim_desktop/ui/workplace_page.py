@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QGroupBox,
@@ -26,7 +26,7 @@ from .. import APP_NAME
 from ..db.models import CASE_PHASES
 from ..errors import UserError
 from ..i18n import _, format_date
-from .widgets import make_list_table
+from .widgets import RowsTableModel, make_list_table
 
 REMINDER_ROLE = Qt.ItemDataRole.UserRole + 1
 OVERDUE_COLOUR = "#b00020"  # the red of ``FieldError``; never the only sign of "überfällig"
@@ -43,17 +43,15 @@ def kind_label(kind: str) -> str:
     }.get(kind, kind)
 
 
-class ReminderModel(QAbstractTableModel):
+class ReminderModel(RowsTableModel):
     """Reminders (``followups.Reminder``) as rows: Fällig am, Art, Betreff."""
 
     COLUMNS = ("due_on", "kind", "title")
 
     def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self._rows: list = []
+        super().__init__((_("Fällig am"), _("Art"), _("Betreff")), parent)
         self._names: dict[str, str] = {}
         self._today = date.today()
-        self._headers = (_("Fällig am"), _("Art"), _("Betreff"))
 
     def set_reminders(self, reminders: list, today: date | None = None, names: dict[str, str] | None = None) -> None:
         """``names``: person id → display name, added to the subject of Wiedervorlagen (their titles are
@@ -69,22 +67,11 @@ class ReminderModel(QAbstractTableModel):
         return f"{reminder.title} – {name}" if name else reminder.title
 
     def reminder(self, row: int):
-        return self._rows[row] if 0 <= row < len(self._rows) else None
+        return self.row_at(row)
 
     @property
     def overdue_count(self) -> int:
         return sum(1 for r in self._rows if r.due_on < self._today)
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self._headers[section] if 0 <= section < len(self._headers) else None
-        return None
 
     def _due_text(self, due: date) -> str:
         text = format_date(due)
