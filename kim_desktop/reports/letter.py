@@ -28,6 +28,8 @@ from reportlab.platypus import (
     Spacer,
 )
 
+from kim_desktop.reports import bidi_text
+from kim_desktop.reports.bidi_text import ARABIC_FONT, ARABIC_FONT_BOLD, BidiParagraph, has_rtl
 from kim_desktop.reports.din5008 import PAGE_SIZE_PT, DinGeometry, geometry, mm_to_pt, x_pt, y_pt
 from kim_desktop.resources import resource_path
 
@@ -62,7 +64,21 @@ class OfficeProfile:
     email: str = ""
     office_hours: str = ""
     dpo_contact: str = ""  # data protection officer (Datenschutzbeauftragte/r)
-    logo_path: str | None = None
+    logo: bytes | None = None  # PNG/JPEG bytes, validated and scaled when the office stored it
+
+
+@dataclass
+class Translation:
+    """A translation that follows the German letter (bilingual client letters)."""
+
+    heading: str
+    note: str  # "only the German text is binding", in the target language
+    subject: str
+    salutation: str
+    body: list[str]
+    closing: str
+    signature: str
+    direction: str = "ltr"  # "rtl" for Arabic and Persian
 
 
 @dataclass
@@ -77,6 +93,7 @@ class Letter:
     body: list[str] = field(default_factory=list)
     closing: str = ""
     signature: str = ""
+    translation: Translation | None = None
 
     def reference(self) -> str:
         """The Aktenzeichen for the header of later pages ("Unser Zeichen" / "Aktenzeichen")."""
@@ -94,21 +111,38 @@ _fonts_registered = False
 
 
 def register_fonts() -> None:
-    """Register the shipped DejaVu Sans fonts once (idempotent)."""
+    """Register the shipped fonts once (idempotent): DejaVu Sans (Latin, Greek, Cyrillic, Vietnamese) and
+    Noto Sans Arabic (Arabic, Persian; shaped with HarfBuzz)."""
     global _fonts_registered
     if _fonts_registered:
         return
     registered = pdfmetrics.getRegisteredFontNames()
-    for name, filename in ((FONT, "DejaVuSans.ttf"), (FONT_BOLD, "DejaVuSans-Bold.ttf")):
+    for name, filename, shapable in (
+        (FONT, "DejaVuSans.ttf", False),
+        (FONT_BOLD, "DejaVuSans-Bold.ttf", False),
+        (ARABIC_FONT, "NotoSansArabic-Regular.ttf", True),
+        (ARABIC_FONT_BOLD, "NotoSansArabic-Bold.ttf", True),
+    ):
         if name not in registered:
-            pdfmetrics.registerFont(TTFont(name, str(resource_path(f"fonts/{filename}"))))
+            pdfmetrics.registerFont(TTFont(name, str(resource_path(f"fonts/{filename}")), shapable=shapable))
     pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=FONT_BOLD, italic=FONT, boldItalic=FONT_BOLD)
     _fonts_registered = True
 
 
 def text_width(text: str, size: float, font: str = FONT) -> float:
     register_fonts()
+    if has_rtl(text):
+        return bidi_text.line_width(text, font, size)
     return pdfmetrics.stringWidth(text, font, size)
+
+
+def draw_text(canv, x: float, y: float, text: str, font: str, size: float) -> None:
+    """One line of user text at a fixed position; right-to-left script is ordered and shaped."""
+    if has_rtl(text):
+        bidi_text.draw_line(canv, x, y, text, font, size)
+    else:
+        canv.setFont(font, size)
+        canv.drawString(x, y, text)
 
 
 # --- address fitting ------------------------------------------------------------------------------
@@ -214,6 +248,16 @@ def markup(text: str) -> str:
     return "<br/>".join(escape(part) for part in str(text).split("\n"))
 
 
+def paragraph(text: str, style: ParagraphStyle, direction: str = "ltr"):
+    """A flowable for user text: ReportLab's Paragraph (escaped), or a BidiParagraph for right-to-left script."""
+    if direction == "rtl" or has_rtl(text):
+        return BidiParagraph(
+            str(text), style.fontName, style.fontSize, style.leading, direction=direction,
+            space_after=style.spaceAfter,
+        )
+    return Paragraph(markup(text), style)
+
+
 def _styles() -> dict[str, ParagraphStyle]:
     body = ParagraphStyle(
         "body",
@@ -228,6 +272,9 @@ def _styles() -> dict[str, ParagraphStyle]:
         "subject": ParagraphStyle("subject", parent=body, fontName=FONT_BOLD, spaceAfter=2 * BODY_LEADING),
         "closing": ParagraphStyle("closing", parent=body, spaceAfter=3 * BODY_LEADING),
         "signature": ParagraphStyle("signature", parent=body, spaceAfter=0),
+        "heading": ParagraphStyle("heading", parent=body, fontName=FONT_BOLD, spaceAfter=4),
+        "note": ParagraphStyle("note", parent=body, fontSize=9, leading=11.5, spaceAfter=BODY_LEADING,
+                               textColor=colors.dimgrey),
         "info_label": ParagraphStyle(
             "info_label", fontName=FONT, fontSize=INFO_LABEL_SIZE, leading=INFO_LINE, textColor=colors.dimgrey
         ),
@@ -247,8 +294,8 @@ def _info_block_layout(letter: Letter, geo: DinGeometry, styles) -> tuple[list, 
     rows = []
     height = 0.0
     for label, value in letter.info_items:
-        label_p = Paragraph(markup(label), styles["info_label"])
-        value_p = Paragraph(markup(value), styles["info_value"])
+        label_p = paragraph(label, styles["info_label"])
+        value_p = paragraph(value, styles["info_value"])
         _, lh = label_p.wrap(label_w, 1000)
         _, vh = value_p.wrap(value_w, 1000)
         row_h = max(lh, vh)
@@ -275,23 +322,43 @@ def _draw_letterhead(canv, profile: OfficeProfile, geo: DinGeometry) -> None:
     top = geo.letterhead_top
     ascent, _ = pdfmetrics.getAscentDescent(FONT_BOLD, 13)
     baseline = y_pt(top) - ascent
-    canv.setFont(FONT_BOLD, 13)
-    canv.drawString(x, baseline, fit_single_line(profile.organisation, width, 13, FONT_BOLD))
+    # A long organisation name wraps onto a second line rather than being cut off.
+    names = wrap_line(_clean(profile.organisation), width, 13, FONT_BOLD)
+    if len(names) > 2:
+        names = [names[0], _with_ellipsis(" ".join(names[1:]), width, 13, FONT_BOLD)]
+        names[1] = fit_single_line(names[1], width, 13, FONT_BOLD)
+    for name in names:
+        draw_text(canv, x, baseline, name, FONT_BOLD, 13)
+        baseline -= 15
     if profile.unit:
-        canv.setFont(FONT, 10)
-        canv.drawString(x, baseline - 13, fit_single_line(profile.unit, width, 10))
-    if profile.logo_path:
-        try:
-            from reportlab.lib.utils import ImageReader
-
-            image = ImageReader(profile.logo_path)
+        draw_text(canv, x, baseline + 2, fit_single_line(profile.unit, width, 10), FONT, 10)
+    if profile.logo:
+        image = _logo_image(profile.logo)
+        if image is not None:
             iw, ih = image.getSize()
             max_w, max_h = mm_to_pt(55), mm_to_pt(geo.letterhead_height - geo.letterhead_top - 3)
             scale = min(max_w / iw, max_h / ih)
             w, h = iw * scale, ih * scale
             canv.drawImage(image, x_pt(geo.body_right) - w, y_pt(top) - h, w, h, mask="auto")
-        except Exception:  # a broken logo must not prevent the letter
-            pass
+
+
+_logo_cache: dict[int, object] = {}
+
+
+def _logo_image(data: bytes):
+    """ImageReader for the logo bytes (cached: bulk letters reuse it); None if the bytes are no image."""
+    from reportlab.lib.utils import ImageReader
+
+    key = hash(data)
+    if key not in _logo_cache:
+        try:
+            image = ImageReader(io.BytesIO(data))
+            image.getSize()
+        except Exception:  # a broken logo must not prevent the letter; the office settings validate logos
+            image = None
+        _logo_cache.clear()
+        _logo_cache[key] = image
+    return _logo_cache[key]
 
 
 def _draw_address_field(canv, letter: Letter, geo: DinGeometry) -> None:
@@ -311,7 +378,7 @@ def _draw_address_field(canv, letter: Letter, geo: DinGeometry) -> None:
         slot = first_slot + i
         bottom_of_slot = y_pt(geo.vermerk_top) - (slot + 1) * line_pt
         canv.setFont(FONT, size)
-        canv.drawString(x, bottom_of_slot - descent, fit_single_line(text, max_width, size))
+        draw_text(canv, x, bottom_of_slot - descent, fit_single_line(text, max_width, size), FONT, size)
 
     # Anschriftzone
     lines, size = fit_address(letter.recipient_lines, geo)
@@ -319,7 +386,7 @@ def _draw_address_field(canv, letter: Letter, geo: DinGeometry) -> None:
     baseline = y_pt(geo.anschrift_top) - ascent - 0.5
     canv.setFont(FONT, size)
     for line in lines:
-        canv.drawString(x, baseline, line)
+        draw_text(canv, x, baseline, line, FONT, size)
         baseline -= geo.address_leading
 
 
@@ -351,7 +418,7 @@ def _draw_footer(canv, profile: OfficeProfile, geo: DinGeometry) -> None:
         x = x_pt(geo.body_left) + c * col_width
         baseline = y_pt(geo.footer_baseline)
         for text in [t for t in column if _clean(t)][:4]:
-            canv.drawString(x, baseline, fit_single_line(text, col_width - 6, FOOTER_SIZE))
+            draw_text(canv, x, baseline, fit_single_line(text, col_width - 6, FOOTER_SIZE), FONT, FOOTER_SIZE)
             baseline -= FOOTER_LEADING
     canv.restoreState()
 
@@ -478,25 +545,62 @@ def render_letter(letter: Letter, profile: OfficeProfile, *, draw_guides: bool =
     )
 
     story: list = [NextPageTemplate("Later")]
-    if _clean(letter.subject):
-        story.append(Paragraph(markup(letter.subject), styles["subject"]))
-    if _clean(letter.salutation):
-        story.append(Paragraph(markup(letter.salutation), styles["body"]))
-    for paragraph in letter.body:
-        if str(paragraph).strip():
-            story.append(Paragraph(markup(paragraph), styles["body"]))
-    tail = []
-    if _clean(letter.closing):
-        tail.append(Paragraph(markup(letter.closing), styles["closing"]))
-    if _clean(letter.signature):
-        tail.append(Paragraph(markup(letter.signature), styles["signature"]))
-    if tail:
-        story.append(KeepTogether(tail))
+    story.extend(
+        _letter_part(
+            styles, letter.subject, letter.salutation, letter.body, letter.closing, letter.signature, "ltr"
+        )
+    )
+    if letter.translation is not None:
+        t = letter.translation
+        story.append(Spacer(1, BODY_LEADING))
+        story.append(_Rule())
+        story.append(paragraph(t.heading, styles["heading"], t.direction))
+        if _clean(t.note):
+            story.append(paragraph(t.note, styles["note"], t.direction))
+        story.extend(_letter_part(styles, t.subject, t.salutation, t.body, t.closing, t.signature, t.direction))
     if len(story) == 1:
         story.append(Spacer(1, 1))
 
     doc.build(story, canvasmaker=_numbered_canvas_class(letter, profile, geo))
     return buffer.getvalue()
+
+
+def _letter_part(styles, subject, salutation, body, closing, signature, direction: str) -> list:
+    """Subject, salutation, paragraphs and the closing block kept together."""
+    part: list = []
+    if _clean(subject):
+        part.append(paragraph(subject, styles["subject"], direction))
+    if _clean(salutation):
+        part.append(paragraph(salutation, styles["body"], direction))
+    for text in body:
+        if str(text).strip():
+            part.append(paragraph(text, styles["body"], direction))
+    tail = []
+    if _clean(closing):
+        tail.append(paragraph(closing, styles["closing"], direction))
+    if _clean(signature):
+        tail.append(paragraph(signature, styles["signature"], direction))
+    if tail:
+        part.append(KeepTogether(tail))
+    return part
+
+
+class _Rule(Spacer):
+    """A thin line across the text width that separates the translation from the German letter."""
+
+    def __init__(self) -> None:
+        super().__init__(1, BODY_LEADING)
+
+    def wrap(self, availWidth, availHeight):  # noqa: N803 (ReportLab API)
+        self.width = availWidth
+        return availWidth, BODY_LEADING
+
+    def draw(self):
+        self.canv.saveState()
+        self.canv.setStrokeColor(colors.grey)
+        self.canv.setLineWidth(0.4)
+        self.canv.line(0, BODY_LEADING / 2, self.width, BODY_LEADING / 2)
+        self.canv.restoreState()
 
 
 def _draw_guides(canv, geo: DinGeometry, info_height: float) -> None:

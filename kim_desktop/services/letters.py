@@ -10,12 +10,24 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from ..db.models import Appointment, Case, Document, Location, Offer, Person, Provider, Referral, Setting
+from ..db.models import (
+    Appointment,
+    AppointmentParticipant,
+    Case,
+    Document,
+    Location,
+    Offer,
+    Person,
+    Provider,
+    Referral,
+    Setting,
+)
 from ..errors import NotFoundError, UserError
 from ..i18n import _, format_date
 from . import audit, letter_templates
@@ -150,6 +162,10 @@ def build_context(
         case = session.get(Case, referral.case_id)
     if appointment is not None and case is None and appointment.case_id:
         case = session.get(Case, appointment.case_id)
+    if person_id is None and appointment is not None:
+        person_id = session.scalars(
+            select(AppointmentParticipant.person_id).where(AppointmentParticipant.appointment_id == appointment.id)
+        ).first()
     if person_id is None:
         person_id = (referral.person_id if referral else None) or (case.person_id if case else None)
     person = session.get(Person, person_id) if person_id else None
@@ -177,11 +193,12 @@ def build_context(
     }
     if appointment is not None:
         location = session.get(Location, appointment.location_id) if appointment.location_id else None
+        starts, ends = local_time(appointment.starts_at), local_time(appointment.ends_at)
         context["termin"] = {
-            "beginn": appointment.starts_at.strftime("%d.%m.%Y %H:%M"),
-            "ende": appointment.ends_at.strftime("%H:%M"),
-            "datum": format_date(appointment.starts_at),
-            "uhrzeit": appointment.starts_at.strftime("%H:%M"),
+            "beginn": starts.strftime("%d.%m.%Y %H:%M"),
+            "ende": ends.strftime("%H:%M"),
+            "datum": starts.strftime("%d.%m.%Y"),
+            "uhrzeit": starts.strftime("%H:%M"),
             "ort": ", ".join(p for p in (location.name, location.street, location.city) if p) if location else "",
             "mitbringen": appointment.note or "",
             "dolmetschung": bool(appointment.interpreter_language or appointment.interpreter_id),
@@ -286,6 +303,16 @@ def make_letter(
             case_id=case.id if case else None, detail={"template": key},
         )  # fmt: skip
         return MadeLetter(pdf, document_id, template.title)
+
+
+OFFICE_TIMEZONE = ZoneInfo("Europe/Berlin")
+
+
+def local_time(moment: datetime) -> datetime:
+    """A stored (UTC) time as the office's local time; naive values count as UTC (SQLite drops the zone)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(OFFICE_TIMEZONE)
 
 
 def _letter_form(session) -> str:
