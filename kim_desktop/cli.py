@@ -107,6 +107,23 @@ def build_parser() -> argparse.ArgumentParser:
     letter.add_argument("--lang", default="de", metavar="SPRACHE")
     letter.add_argument("--out", required=True, metavar="DATEI.pdf")
 
+    office = command("office", _("Briefkopf der Dienststelle, Logo und Briefform"))
+    office_sub = office.add_subparsers(dest="office_command", parser_class=_Parser, required=True)
+    office_show = office_sub.add_parser("show", help=_("Profil der Dienststelle anzeigen"))
+    _db_option(office_show, default=argparse.SUPPRESS)
+    office_show.add_argument("--json", action="store_true")
+    office_set = office_sub.add_parser("set", help=_("Angaben ändern (nur die angegebenen)"))
+    _db_option(office_set, default=argparse.SUPPRESS)
+    for dest, flag in OFFICE_OPTIONS.items():
+        office_set.add_argument(flag, dest=dest, default=None)
+    office_logo = office_sub.add_parser("logo", help=_("Logo für den Briefkopf setzen (PNG, JPEG, GIF, BMP) oder entfernen"))
+    _db_option(office_logo, default=argparse.SUPPRESS)
+    office_logo.add_argument("file", nargs="?", metavar="DATEI")
+    office_logo.add_argument("--clear", action="store_true", help=_("Logo entfernen"))
+    office_form = office_sub.add_parser("form", help=_("Briefform A oder B (Standard B) festlegen"))
+    _db_option(office_form, default=argparse.SUPPRESS)
+    office_form.add_argument("form", metavar="A|B")
+
     person = command("person", _("Personen anlegen, anzeigen, ändern"))
     person_sub = person.add_subparsers(dest="person_command", parser_class=_Parser, required=True)
     add = person_sub.add_parser("add", help=_("Person anlegen"))
@@ -157,6 +174,19 @@ PERSON_OPTIONS = {
     "district_since": "--district-since",
     "interpreter_language": "--interpreter-language",
     "note": "--note",
+}
+
+
+OFFICE_OPTIONS = {
+    "organisation": "--organisation",
+    "unit": "--unit",
+    "street": "--street",
+    "postcode": "--postcode",
+    "city": "--city",
+    "phone": "--phone",
+    "email": "--email",
+    "office_hours": "--office-hours",
+    "dpo_contact": "--dpo",
 }
 
 
@@ -394,7 +424,51 @@ def cmd_letter(args) -> int:
     return 0
 
 
-COMMANDS = {"letter": cmd_letter, "cases": cmd_cases, "case": cmd_case, "init": cmd_init, "check": cmd_check, "demo": cmd_demo, "search": cmd_search, "person": cmd_person}
+def cmd_office(args) -> int:
+    from .services import office
+
+    ctx = _context(args)
+    try:
+        if args.office_command == "set":
+            values = {dest: getattr(args, dest) for dest in OFFICE_OPTIONS if getattr(args, dest) is not None}
+            if not values:
+                raise UserError(_("Keine Änderung angegeben."))
+            office.save_profile(ctx, values)
+        elif args.office_command == "logo":
+            if args.clear == bool(args.file):
+                raise UserError(_("Bitte entweder eine Bilddatei oder --clear angeben."))
+            if args.clear:
+                print(_("Logo entfernt.") if office.clear_logo(ctx) else _("Es war kein Logo gespeichert."))
+            else:
+                size = office.set_logo(ctx, args.file)
+                print(_("Logo gespeichert ({width} × {height} Pixel).").format(**size))
+            return 0
+        elif args.office_command == "form":
+            form = office.set_letter_form(ctx, args.form)
+            print(_("Briefform {form} eingestellt.").format(form=form))
+            return 0
+        with ctx.read() as session:
+            profile = office.load_profile(session)
+            form = office.letter_form(session)
+            logo = office.load_logo(session)
+        if getattr(args, "json", False):
+            print(json.dumps({**profile, "letter_form": form, "logo": logo is not None}, ensure_ascii=False))
+            return 0
+        labels = office.field_labels()
+        width = max(len(label) for label in labels.values()) + 1
+        for name, label in labels.items():
+            lines = profile[name].split("\n") or [""]
+            print(f"{label + ':':<{width}} {lines[0]}".rstrip())
+            for line in lines[1:]:
+                print(f"{'':<{width}} {line}")
+        print(f"{_('Briefform') + ':':<{width}} {form}")
+        print(f"{_('Logo') + ':':<{width}} {_('vorhanden') if logo is not None else _('keins')}")
+        return 0
+    finally:
+        ctx.database.dispose()
+
+
+COMMANDS = {"office": cmd_office, "letter": cmd_letter, "cases": cmd_cases, "case": cmd_case, "init": cmd_init, "check": cmd_check, "demo": cmd_demo, "search": cmd_search, "person": cmd_person}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
