@@ -16,9 +16,12 @@ from collections.abc import Sequence
 
 from . import __version__
 from .errors import DuplicateError, UserError, ValidationError
-from .i18n import _, set_language
+from .i18n import _, ngettext, set_language
 
 log = logging.getLogger("kim_desktop")
+
+#: ``letters invitation --lang`` (kept here so ``--help`` does not import the services).
+BULK_LANGUAGES = ("de", "en", "ar", "uk", "ru", "tr", "fa")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -106,6 +109,18 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--referral", metavar="ID")
     letter.add_argument("--lang", default="de", metavar="SPRACHE")
     letter.add_argument("--out", required=True, metavar="DATEI.pdf")
+
+    bulk = command("letters", _("Briefe in einem Durchgang erstellen (werden in den Akten archiviert)"))
+    bulk_sub = bulk.add_subparsers(dest="letters_command", parser_class=_Parser, required=True)
+    bulk_invitation = bulk_sub.add_parser(
+        "invitation", help=_("Einladungen zu allen Terminen eines Tages als PDF-Dateien in einen Ordner")
+    )
+    _db_option(bulk_invitation, default=argparse.SUPPRESS)
+    bulk_invitation.add_argument("--date", required=True, metavar="JJJJ-MM-TT", help=_("Tag der Termine"))
+    bulk_invitation.add_argument("--out", required=True, metavar="ORDNER", help=_("Zielordner (wird angelegt)"))
+    bulk_invitation.add_argument(
+        "--lang", default="de", choices=BULK_LANGUAGES, help=_("Sprache der Übersetzung (Standard: nur Deutsch)")
+    )
 
     office = command("office", _("Briefkopf der Dienststelle, Logo und Briefform"))
     office_sub = office.add_subparsers(dest="office_command", parser_class=_Parser, required=True)
@@ -468,7 +483,58 @@ def cmd_office(args) -> int:
         ctx.database.dispose()
 
 
-COMMANDS = {"office": cmd_office, "letter": cmd_letter, "cases": cmd_cases, "case": cmd_case, "init": cmd_init, "check": cmd_check, "demo": cmd_demo, "search": cmd_search, "person": cmd_person}
+def _day(text: str):
+    """``--date``: JJJJ-MM-TT (or TT.MM.JJJJ); one German line for anything else."""
+    import re
+    from datetime import date
+
+    from .services.dates import parse_date
+
+    text = text.strip()
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return date.fromisoformat(text)
+        if re.fullmatch(r"\d{1,2}\.\d{1,2}\.\d{4}", text):
+            return parse_date(text)
+    except (ValueError, UserError):
+        pass
+    raise UserError(_("Ungültiges Datum „{text}“: bitte als JJJJ-MM-TT angeben, z. B. 2026-03-14.").format(text=text[:20]))
+
+
+def cmd_letters(args) -> int:
+    from pathlib import Path
+
+    from .i18n import format_date
+    from .services.bulk_letters import make_invitations
+
+    day = _day(args.date)
+    out = Path(args.out)
+    ctx = _context(args)
+    show_progress = sys.stderr.isatty()
+
+    def progress(done: int, total: int) -> None:
+        if show_progress and total:
+            print(f"\r{_('{done} von {total}').format(done=done, total=total)}", end="", file=sys.stderr, flush=True)
+
+    try:
+        result = make_invitations(ctx, day, out, language=args.lang, progress=progress)
+    finally:
+        if show_progress:
+            print("\r\033[K", end="", file=sys.stderr, flush=True)
+        ctx.database.dispose()
+    if not result.written and not result.skipped:
+        print(_("Keine Termine am {day}: keine Einladungen erstellt.").format(day=format_date(day)))
+        return 0
+    line = ngettext("{n} Einladung erstellt in {path}", "{n} Einladungen erstellt in {path}", len(result.written))
+    line = line.format(n=len(result.written), path=out)
+    if result.skipped:
+        reasons = "; ".join(f"{reference} ({reason.rstrip('.')})" for reference, reason in result.skipped)
+        line += ", " + _("{n} übersprungen: {reasons}").format(n=len(result.skipped), reasons=reasons)
+    print(line)
+    return 0
+
+
+COMMANDS = {"letters": cmd_letters, "office": cmd_office, "letter": cmd_letter, "cases": cmd_cases, "case": cmd_case, "init": cmd_init, "check": cmd_check, "demo": cmd_demo, "search": cmd_search, "person": cmd_person}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
