@@ -95,6 +95,8 @@ class MainWindow(QMainWindow):
         self.new_action = self._action(_("&Neue Person …"), QKeySequence.StandardKey.New, self.new_person)
         file_menu.addAction(self.new_action)
         file_menu.addSeparator()
+        self.settings_action = self._action(_("&Einstellungen …"), "Ctrl+,", self.show_settings)
+        file_menu.addAction(self.settings_action)
         file_menu.addAction(self._action(_("&Beenden"), QKeySequence.StandardKey.Quit, self.close))
 
         edit_menu = bar.addMenu(_("&Bearbeiten"))
@@ -499,6 +501,11 @@ class MainWindow(QMainWindow):
             if code == "de"
             else "The language will change the next time KIM Desktop starts.",
         )
+
+    def show_settings(self) -> None:
+        from .settings_dialog import SettingsDialog
+
+        self.when_ready(lambda: SettingsDialog(self.ctx, self).exec())
 
     def about(self) -> None:
         QMessageBox.about(
