@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QFontDatabase, QImage, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -127,6 +127,8 @@ def office_captions() -> dict[str, str]:
 
 class OfficeTab(QWidget):
     """Letterhead data, logo and letter form of the office."""
+
+    changed = Signal()  # profile, form or logo stored: the template preview shows the new letterhead
 
     def __init__(self, ctx, parent=None) -> None:
         super().__init__(parent)
@@ -296,6 +298,7 @@ class OfficeTab(QWidget):
             return False
         self.load()
         _status(self.status, _("Die Angaben der Dienststelle sind gespeichert."))
+        self.changed.emit()
         return True
 
     # --- logo ---
@@ -339,6 +342,7 @@ class OfficeTab(QWidget):
             return False
         with self.ctx.read() as session:
             self._show_logo(office.load_logo(session))
+        self.changed.emit()
         _status(
             self.logo_error,
             _("Logo gespeichert ({width} × {height} Pixel).").format(
@@ -351,6 +355,7 @@ class OfficeTab(QWidget):
         office.clear_logo(self.ctx)
         self._show_logo(None)
         _status(self.logo_error, _("Logo entfernt."))
+        self.changed.emit()
 
 
 # --- Briefvorlagen -----------------------------------------------------------------------------------------
@@ -925,6 +930,7 @@ class SettingsDialog(QDialog):
         self.tabs.setAccessibleName(_("Bereiche der Einstellungen"))
         self.office_tab = OfficeTab(ctx)
         self.template_tab = TemplateTab(ctx)
+        self.office_tab.changed.connect(self.template_tab.schedule_preview)
         self.tabs.addTab(self.office_tab, _("&Dienststelle"))
         self.tabs.addTab(self.template_tab, _("&Briefvorlagen"))
         layout.addWidget(self.tabs, 1)

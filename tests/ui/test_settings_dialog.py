@@ -50,8 +50,10 @@ def test_edit_profile_and_letter_form_are_saved(dialog, ctx):
     tab.inputs["dpo_contact"].setPlainText("Datenschutz Kreis Coesfeld\ndatenschutz@kreis-coesfeld.example")
     tab.form_a.setChecked(True)
     assert tab.dirty
+    dialog.template_tab.preview_timer.stop()
     assert tab.save()
     assert not tab.dirty and tab.status.text() == "Die Angaben der Dienststelle sind gespeichert."
+    assert dialog.template_tab.preview_timer.isActive()  # the preview will show the new letterhead
     with ctx.read() as session:
         profile = office.load_profile(session)
         assert office.letter_form(session) == "A"
@@ -125,7 +127,9 @@ def test_unknown_placeholder_names_the_valid_ones_and_stores_nothing(dialog, ctx
     tab.body.setPlainText(text)
     assert not tab.save()
     message = tab.errors["body"].text()
-    assert message.startswith("Unbekannter Platzhalter „person.alter“. Erlaubt sind: person.anrede, person.name")
+    assert message.startswith(
+        "Unbekannter Platzhalter „person.alter“. Erlaubt sind: person.anrede, person.name"
+    )
     assert tab.errors["body"].isVisible() and "Nicht gespeichert" in tab.status.text()
     assert tab.body.toPlainText() == text and tab.dirty  # the edit is kept
     assert stored_template(ctx).revision == 0  # still the shipped default
