@@ -61,7 +61,8 @@ def test_latin_name_inside_arabic_sentence_stays_in_place():
 def test_persian_zwnj_keeps_the_word_apart_without_space():
     runs = visual_runs("می‌توانید", FONT, 11, "rtl")
     assert len(runs) == 1 and runs[0].font == ARABIC_FONT
-    assert " " not in str(runs[0].text)
+    spaced = visual_runs("می توانید", FONT, 11, "rtl")
+    assert runs[0].width < spaced[0].width - 1  # ZWNJ takes no room
 
 
 def test_wrap_words_fits_and_keeps_all_words():
@@ -117,3 +118,30 @@ def test_arabic_name_in_the_address_field_is_shaped():
     text = unicodedata.normalize("NFKC", PdfReader(io.BytesIO(pdf)).pages[0].extract_text())
     assert "Kölner Straße 12" in text
     assert all(ch in text for ch in "محمدالأ")
+
+
+def test_embedded_left_to_right_data_keeps_its_order_and_controls_are_not_drawn():
+    from kim_desktop.services.letters import embed_ltr
+
+    context = embed_ltr({"telefon": "02541 18-0", "leer": "", "name": "مریم", "liste": ["Kreis Coesfeld"]})
+    assert context["leer"] == "" and context["name"] == "مریم"
+    runs = visual_runs(f"تلفن: {context['telefon']}", FONT, 11, "rtl")
+    assert "02541 18-0" in "".join(str(r.text) for r in runs if r.font == FONT)
+    plain = visual_runs(context["liste"][0], FONT, 11, "rtl")
+    assert [str(r.text) for r in plain] == ["Kreis Coesfeld"]
+
+
+def test_phone_numbers_in_template_text_keep_their_order():
+    runs = visual_runs("الهاتف: 0211 38424-0 أو 0212 290-0000.", FONT, 11, "rtl")
+    latin = "".join(str(r.text) for r in runs if r.font == FONT)
+    assert "0211 38424-0" in latin and "0212 290-0000" in latin
+
+
+def test_persian_zwnj_survives_the_reordering():
+    from kim_desktop.reports.bidi_text import _shaped
+
+    runs = visual_runs("داده‌ها", FONT, 11, "rtl")
+    assert len(runs) == 1
+    # With ZWNJ the heh stays in its final form and the next letter starts anew: other glyphs than without.
+    joined, _width = _shaped("دادهها", ARABIC_FONT, 11)
+    assert str(runs[0].text) != str(joined)

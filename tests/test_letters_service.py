@@ -113,3 +113,82 @@ def test_cli_letter_writes_the_pdf(ctx, client, tmp_db_path, tmp_path):
     assert len(bad.stderr.strip().splitlines()) == 1 and not (tmp_path / "x.pdf").exists()
     usage = subprocess.run([*base, "plan", "--out", str(out)], capture_output=True, text=True, env=env, timeout=120)
     assert usage.returncode == 2
+
+
+def _appointment(ctx, case_id: str, participants=()) -> str:
+    from datetime import UTC, datetime
+
+    from kim_desktop.db.models import Appointment, AppointmentParticipant
+
+    with ctx.write() as session:
+        appointment = Appointment(
+            case_id=case_id, type="beratung", starts_at=datetime(2026, 7, 1, 8, 30, tzinfo=UTC),
+            ends_at=datetime(2026, 7, 1, 9, 30, tzinfo=UTC), note="Pass und Schreiben des Jobcenters",
+            interpreter_language="ar",
+        )  # fmt: skip
+        session.add(appointment)
+        session.flush()
+        for person_id in participants:
+            session.add(AppointmentParticipant(appointment_id=appointment.id, person_id=person_id))
+        return appointment.id
+
+
+def test_invitation_shows_the_local_time_and_goes_to_the_participant(ctx, client):
+    person_id, case = client
+    other = persons.create_person(
+        ctx, {"family_name": "Petrenko", "given_names": "Oksana", "sex": "f", "street": "Am Markt 2",
+              "postcode": "48249", "city": "Dülmen"},
+    )  # fmt: skip
+    appointment_id = _appointment(ctx, case.id, participants=[other.id])
+    text = text_of(letters.make_letter(ctx, "invitation", appointment_id=appointment_id).pdf)
+    # 08:30 UTC in summer is 10:30 in Germany (CEST).
+    assert "01.07.2026" in text and "10:30" in text and "11:30" in text and "08:30" not in text
+    assert "Petrenko" in text and "Am Markt 2" in text and "Lindenweg" not in text
+    assert "Pass und Schreiben des Jobcenters" in text
+    explicit = text_of(letters.make_letter(ctx, "invitation", appointment_id=appointment_id, person_id=person_id).pdf)
+    assert "Lindenweg 7" in explicit
+
+
+def test_invitation_without_appointment_is_refused_clearly(ctx, client):
+    person_id, _case = client
+    with pytest.raises(UserError, match="Termin"):
+        letters.make_letter(ctx, "invitation", person_id=person_id)
+
+
+@pytest.mark.parametrize("language", ["en", "uk", "ru", "tr"])
+def test_bilingual_invitation_left_to_right(ctx, client, language):
+    from kim_desktop.services import letter_languages
+
+    _person_id, case = client
+    appointment_id = _appointment(ctx, case.id)
+    made = letters.make_letter(ctx, "invitation", appointment_id=appointment_id, language=language)
+    text = text_of(made.pdf)
+    foreign = letter_languages.texts(language)
+    assert "Sehr geehrte Frau Nguyễn," in text  # the German letter comes first and stays complete
+    assert foreign["translation_heading"] in " ".join(text.split())
+    assert foreign["salutation_f"].format(name="Nguyễn") in " ".join(text.split())
+    assert text.index("Sehr geehrte Frau") < text.index(foreign["translation_heading"].split()[0])
+    with ctx.read() as session:
+        document = session.get(Document, made.document_id)
+        assert document.template_key == f"invitation:{language}"
+        assert foreign["language_name"] in document.title
+
+
+@pytest.mark.parametrize("language", ["ar", "fa"])
+def test_bilingual_privacy_right_to_left_uses_the_arabic_font(ctx, client, language):
+    import unicodedata
+
+    person_id, _case = client
+    pdf = letters.make_letter(ctx, "privacy", person_id=person_id, language=language).pdf
+    reader = PdfReader(io.BytesIO(pdf))
+    fonts = {str(f.get_object()["/BaseFont"]) for page in reader.pages for f in page["/Resources"]["/Font"].values()}
+    assert any("NotoSansArabic" in name for name in fonts)
+    text = unicodedata.normalize("NFKC", text_of(pdf))
+    assert "Sehr geehrte Frau Nguyễn," in text
+    assert sum("\u0600" <= ch <= "\u06ff" for ch in text) > 200
+
+
+def test_bilingual_only_for_client_letters(ctx, client):
+    _person_id, case = client
+    with pytest.raises(UserError, match="nur auf Deutsch"):
+        letters.make_letter(ctx, "plan", case_id=case.id, language="en")

@@ -61,14 +61,29 @@ def _logical(run: str) -> str:
 @lru_cache(maxsize=4096)
 def _shaped(logical: str, font: str, size: float):
     shaped = shapeStr(logical, font, size)
-    return shaped, pdfmetrics.stringWidth(shaped, font, size)
+    # The pen moves by the glyphs' advances (ZWNJ advances by 0 although its glyph has a width).
+    data = getattr(shaped, "__shapeData__", None)  # plain str when shaping changed nothing
+    if data is None:
+        return shaped, pdfmetrics.stringWidth(shaped, font, size)
+    return shaped, sum(item.x_advance for item in data) * size / 1000
+
+
+_NUMBER_RE = re.compile(r"[+\d][\d \-/.:]*\d")
+_ZWNJ, _ZWNJ_STAND_IN = "\u200c", "\u0620"  # U+0620 (Kashmiri yeh) does not occur in our texts
+_CONTROLS_RE = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")  # bidi marks, embeddings, isolates
 
 
 def visual_runs(line: str, font: str, size: float, direction: str = "ltr") -> list[Run]:
     """The runs of one line, left to right as they are drawn."""
     if not has_rtl(line):
+        line = _CONTROLS_RE.sub("", line)
         return [Run(line, font, pdfmetrics.stringWidth(line, font, size))] if line else []
-    visual = get_display(line, base_dir="R" if direction == "rtl" else "L")
+    # Numbers with inner spaces, hyphens or slashes ("0211 38424-0", "12/2026") stay one left-to-right unit;
+    # ZWNJ (Persian: a break in the join without a space) would be dropped by get_display, so it travels
+    # through the reordering as a stand-in letter the texts do not use and is put back before shaping.
+    prepared = _NUMBER_RE.sub(lambda m: f"\u202a{m[0]}\u202c", line.replace(_ZWNJ, _ZWNJ_STAND_IN))
+    visual = _CONTROLS_RE.sub("", get_display(prepared, base_dir="R" if direction == "rtl" else "L"))
+    visual = visual.replace(_ZWNJ_STAND_IN, _ZWNJ)
     arabic_font = arabic_font_for(font)
     runs: list[Run] = []
     for index, piece in enumerate(_RUN_RE.split(visual)):

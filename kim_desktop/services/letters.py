@@ -8,6 +8,7 @@ PDF) and logged as a ``print`` access.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -30,7 +31,7 @@ from ..db.models import (
 )
 from ..errors import NotFoundError, UserError
 from ..i18n import _, format_date
-from . import audit, letter_templates
+from . import audit, letter_languages, letter_templates
 from .cases import phase_label, rating_label
 from .codes import code_labels
 from .context import ServiceContext
@@ -38,7 +39,8 @@ from .dates import PartialDate
 
 PERSON_LETTERS = ("consent", "release", "privacy", "certificate", "access-report")
 CASE_LETTERS = ("plan", "closing")
-LANGUAGES = ("de",)
+LANGUAGES = letter_languages.LANGUAGES
+BILINGUAL_LETTERS = letter_languages.BILINGUAL_LETTERS
 
 # Texts that belong to the letter, not to the UI: they follow the letter's language, never the UI language.
 LETTER_TEXTS = {
@@ -67,8 +69,42 @@ class MadeLetter:
     title: str
 
 
+_LRE, _PDF = "\u202a", "\u202c"  # left-to-right embedding and its end (UAX #9 explicit formatting)
+
+
+def embed_ltr(value: Any) -> Any:
+    """Data for a right-to-left translation: every left-to-right value (phone numbers, e-mail, dates, German
+    names and places) is embedded as one left-to-right unit, so "02541 18-0" is not reordered to "0-18 02541".
+    Empty values stay empty (templates test them with ``{% if %}``)."""
+    from ..reports.bidi_text import has_rtl
+
+    if isinstance(value, dict):
+        return {key: embed_ltr(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [embed_ltr(item) for item in value]
+    if isinstance(value, str) and value.strip() and not has_rtl(value):
+        return "\n".join(f"{_LRE}{line}{_PDF}" if line.strip() else line for line in value.split("\n"))
+    return value
+
+
+def check_language(key: str, language: str) -> None:
+    """German message for a letter language that doesn't exist or a letter that has no translations."""
+    if language not in LANGUAGES:
+        raise UserError(
+            _("Die Sprache „{language}“ gibt es für Briefe nicht. Verfügbar: {available}.").format(
+                language=str(language)[:10], available=", ".join(LANGUAGES)
+            )
+        )
+    if language != "de" and key not in BILINGUAL_LETTERS:
+        raise UserError(
+            _("Diesen Brief gibt es nur auf Deutsch. Zweisprachig gibt es: {keys}.").format(
+                keys=", ".join(BILINGUAL_LETTERS)
+            )
+        )
+
+
 def anrede(person: Person, language: str = "de") -> str:
-    texts = LETTER_TEXTS[language]
+    texts = letter_languages.texts(language)
     if person.sex == "f":
         return texts["salutation_f"].format(name=person.family_name)
     if person.sex == "m":
@@ -226,22 +262,26 @@ def make_letter(
     language: str = "de",
     archive: bool = True,
 ) -> MadeLetter:
-    """Render template ``key`` for the given record into a PDF; archive it with the case file."""
-    from ..reports.letter import Letter, OfficeProfile, render_letter
+    """Render template ``key`` for the given record into a PDF; archive it with the case file.
 
-    if language not in LANGUAGES:
-        raise UserError(
-            _("Die Sprache „{language}“ ist für Briefe noch nicht verfügbar. Verfügbar: {available}.").format(
-                language=language[:10], available=", ".join(LANGUAGES)
-            )
-        )
+    ``language`` other than ``de`` makes a bilingual letter (client letters only): the German letter, which
+    stays the binding text, followed by the translation from the template of that language.
+    """
+    from ..reports.letter import Letter, OfficeProfile, Translation, render_letter
+
+    check_language(key, language)
     with ctx.write() as session:
-        template = letter_templates.get_template(session, key, language)
+        template = letter_templates.get_template(session, key, "de")
+        translated = letter_templates.get_template(session, key, language) if language != "de" else None
         context, person, case = build_context(
             session, ctx, person_id=person_id, case_id=case_id, appointment_id=appointment_id, referral_id=referral_id
         )
         if key in CASE_LETTERS and case is None:
             raise UserError(_("Dieser Brief gehört zu einem Fall: bitte einen Fall angeben."))
+        if key == "invitation" and not context["termin"]:
+            raise UserError(_("Eine Einladung gehört zu einem Termin: bitte einen Termin angeben."))
+        if key == "referral" and not context["vermittlung"]:
+            raise UserError(_("Ein Vermittlungsschreiben gehört zu einer Vermittlung: bitte eine Vermittlung angeben."))
         if not (person.street and (person.postcode or person.city)):
             raise UserError(
                 _("Für diese Person ist keine vollständige Anschrift gespeichert. Bitte zuerst Straße, PLZ und Ort erfassen.")
@@ -249,7 +289,7 @@ def make_letter(
         paragraphs = letter_templates.render(template.body, context)
         subject = letter_templates.render_subject(template.subject, context)
         profile = office_profile(session)
-        texts = LETTER_TEXTS[language]
+        texts = LETTER_TEXTS["de"]
         info = [(texts["file_number"], case.file_number if case else "—"), (texts["contact"], ctx.actor.display_name)]
         if profile["phone"]:
             info.append((texts["phone"], profile["phone"]))
@@ -259,6 +299,20 @@ def make_letter(
         return_line = ", ".join(
             p for p in (profile["organisation"], profile["street"], f"{profile['postcode']} {profile['city']}".strip()) if p
         )
+        translation = None
+        if translated is not None:
+            foreign = letter_languages.texts(language)
+            foreign_context = embed_ltr(context) if foreign["direction"] == "rtl" else context
+            translation = Translation(
+                heading=foreign["translation_heading"],
+                note=foreign["binding_note"],
+                subject=letter_templates.render_subject(translated.subject, foreign_context),
+                salutation=anrede(person, language),
+                body=letter_templates.render(translated.body, foreign_context),
+                closing=foreign["closing"],
+                signature=ctx.actor.display_name,
+                direction=foreign["direction"],
+            )
         letter = Letter(
             form=_letter_form(session),
             return_address=return_line,
@@ -270,23 +324,27 @@ def make_letter(
             body=paragraphs,
             closing=texts["closing"],
             signature=ctx.actor.display_name,
+            translation=translation,
         )
         pdf = render_letter(
             letter,
             OfficeProfile(
                 organisation=profile["organisation"], unit=profile["unit"], street=profile["street"],
                 postcode=profile["postcode"], city=profile["city"], phone=profile["phone"], email=profile["email"],
-                office_hours=profile["office_hours"], dpo_contact=profile["dpo_contact"],
+                office_hours=profile["office_hours"], dpo_contact=profile["dpo_contact"], logo=office_logo(session),
             ),
         )  # fmt: skip
+        title = template.title
+        if translated is not None:
+            title = f"{title} (Deutsch/{letter_languages.texts(language)['language_name']})"
         document_id = None
         if archive:
             document = Document(
                 case_id=case.id if case else None,
                 person_id=person.id,
                 kind=key,
-                title=template.title,
-                template_key=key,
+                title=title[:300],
+                template_key=key if language == "de" else f"{key}:{language}",
                 template_version=template.revision or _version_number(template.version),
                 content=pdf,
                 sha256=hashlib.sha256(pdf).hexdigest(),
@@ -300,9 +358,9 @@ def make_letter(
             document_id = document.id
         audit.record(
             session, "print", entity_type="document", entity_id=document_id, person_id=person.id,
-            case_id=case.id if case else None, detail={"template": key},
+            case_id=case.id if case else None, detail={"template": key, "language": language},
         )  # fmt: skip
-        return MadeLetter(pdf, document_id, template.title)
+        return MadeLetter(pdf, document_id, title)
 
 
 OFFICE_TIMEZONE = ZoneInfo("Europe/Berlin")
@@ -313,6 +371,17 @@ def local_time(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(OFFICE_TIMEZONE)
+
+
+def office_logo(session) -> bytes | None:
+    """The office's logo as stored by the settings (PNG bytes, validated and scaled there), or None."""
+    row = session.get(Setting, "office_logo")
+    if row is None or not isinstance(row.value, dict) or not row.value.get("png"):
+        return None
+    try:
+        return base64.b64decode(row.value["png"], validate=True)
+    except (ValueError, TypeError):
+        return None
 
 
 def _letter_form(session) -> str:
