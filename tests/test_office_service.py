@@ -31,7 +31,12 @@ def png_header_only(width: int, height: int) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 # --- profile -------------------------------------------------------------------------------------------------
@@ -217,7 +222,11 @@ def test_letter_form(ctx):
 
 def test_template_edit_export_import_audited(ctx, tmp_path):
     stored = office.save_template(
-        ctx, "invitation", title="Einladung", subject="Termin am {{ termin.datum }}", body="Hallo {{ person.name }}."
+        ctx,
+        "invitation",
+        title="Einladung",
+        subject="Termin am {{ termin.datum }}",
+        body="Hallo {{ person.name }}.",
     )
     assert stored.revision == 2
     path = office.export_template_file(ctx, "invitation", tmp_path / "einladung.kimvorlage")
@@ -252,7 +261,9 @@ def test_preview_renders_sample_letter_with_the_office_profile(ctx):
                               "city": "Solingen", "phone": "0212 290-0"})  # fmt: skip
     office.set_letter_form(ctx, "A")
     with ctx.read() as session:
-        pdf = office.preview_pdf(session, "Termin am {{ termin.datum }}", "Wir sind {{ buero.name }}.\n\nBis bald.")
+        pdf = office.preview_pdf(
+            session, "Termin am {{ termin.datum }}", "Wir sind {{ buero.name }}.\n\nBis bald."
+        )
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
     for needle in ("Termin am 21.04.2026", "Sehr geehrte Frau Nguyễn,", "Wir sind Stadt Solingen.", "Bis bald.",
                    "Mit freundlichen Grüßen", "Kölner Straße 12", "0212 290-0", "KIM-2026-0042"):  # fmt: skip
@@ -260,6 +271,21 @@ def test_preview_renders_sample_letter_with_the_office_profile(ctx):
     with ctx.read() as session, pytest.raises(ValidationError) as info:
         office.preview_pdf(session, "", "Alter: {{ person.alter }}")
     assert "Unbekannter Platzhalter „person.alter“" in info.value.field_errors["body"]
+
+
+def test_preview_of_a_translation_is_the_bilingual_letter(ctx):
+    with ctx.read() as session:
+        english = letter_templates.get_template(session, "invitation", "en")
+        pdf = office.preview_pdf(
+            session, english.subject, english.body + "\n\nSee you soon.", "en", key="invitation"
+        )
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    for needle in ("Ihr Beratungstermin am 21.04.2026", "Mit freundlichen Grüßen", "English translation",
+                   "Only the German text is legally binding", "Dear Ms Nguyễn,", "See you soon.", "Kind regards"):  # fmt: skip
+        assert needle in text, needle
+    assert text.index("Mit freundlichen Grüßen") < text.index("English translation")
+    with ctx.read() as session, pytest.raises(ValidationError, match="person.alter"):
+        office.preview_pdf(session, "", "{{ person.alter }}", "en", key="invitation")
 
 
 def test_template_languages_german_first():
@@ -311,7 +337,9 @@ def test_cli_office_show_and_set(capsys, db):
 
     shown = json.loads(out)
     assert shown["organisation"] == "Stadt Solingen" and shown["city"] == "Solingen"
-    assert shown["office_hours"] == "Mo–Do 9–12 Uhr" and shown["letter_form"] == "B" and shown["logo"] is False
+    assert (
+        shown["office_hours"] == "Mo–Do 9–12 Uhr" and shown["letter_form"] == "B" and shown["logo"] is False
+    )
 
 
 def test_cli_office_bad_input(capsys, db, tmp_path):
@@ -342,4 +370,3 @@ def test_cli_office_logo_and_form(capsys, db, tmp_path):
     assert code == 0 and out.strip() == "Logo entfernt."
     code, out, _err = cli(capsys, "--db", db, "office", "logo", "--clear")
     assert code == 0 and out.strip() == "Es war kein Logo gespeichert."
-

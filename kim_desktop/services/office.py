@@ -413,12 +413,42 @@ def _audit_template(session, key: str, language: str, revision: int, how: str) -
     )
 
 
-def preview_pdf(session, subject: str, body: str, language: str = "de") -> bytes:
+def _render_part(subject: str, body: str, context: dict[str, Any]) -> tuple[str, list[str]]:
+    """(subject, paragraphs) of a template text; one ``ValidationError`` naming every broken field."""
+    errors: dict[str, str] = {}
+    paragraphs: list[str] = []
+    rendered_subject = ""
+    try:
+        paragraphs = letter_templates.render(body, context)
+    except ValidationError as exc:
+        errors.update(exc.field_errors)
+    try:
+        rendered_subject = letter_templates.render_subject(subject, context)
+    except ValidationError as exc:
+        errors.update(exc.field_errors)
+    if errors:
+        raise ValidationError(errors)
+    return rendered_subject, paragraphs
+
+
+def _rtl_context(context: dict[str, Any]) -> dict[str, Any]:
+    """Left-to-right values embedded for a right-to-left translation, as the real letters do."""
+    try:
+        from .letters import embed_ltr
+    except ImportError:  # pragma: no cover - older letters module
+        return context
+    return embed_ltr(context)
+
+
+def preview_pdf(session, subject: str, body: str, language: str = "de", key: str | None = None) -> bytes:
     """A sample letter from an (unsaved) template text: synthetic person and case, this office's letterhead.
 
-    Raises ``ValidationError``/``UserError`` with the German message for a broken template.
+    For a translation (``language`` other than German, with the template ``key``) the preview is the bilingual
+    letter the office sends: the stored German letter, then the edited translation. Raises
+    ``ValidationError``/``UserError`` with the German message for a broken template.
     """
-    from ..reports.letter import Letter, render_letter
+    from ..reports.letter import Letter, Translation, render_letter
+    from . import letter_languages
 
     profile = load_profile(session)
     context = letter_templates.sample_context()
@@ -431,19 +461,26 @@ def preview_pdf(session, subject: str, body: str, language: str = "de") -> bytes
         "sprechzeiten": profile["office_hours"],
         "datenschutz": profile["dpo_contact"],
     }
-    body_errors: dict[str, str] = {}
-    paragraphs: list[str] = []
-    rendered_subject = ""
-    try:
-        paragraphs = letter_templates.render(body, context)
-    except ValidationError as exc:
-        body_errors.update(exc.field_errors)
-    try:
-        rendered_subject = letter_templates.render_subject(subject, context)
-    except ValidationError as exc:
-        body_errors.update(exc.field_errors)
-    if body_errors:
-        raise ValidationError(body_errors)
+    translation = None
+    if language != "de" and key is not None and language in letter_languages.LETTER_TEXTS:
+        german = letter_templates.get_template(session, key, "de")
+        rendered_subject = letter_templates.render_subject(german.subject, context)
+        paragraphs = letter_templates.render(german.body, context)
+        foreign = letter_languages.texts(language)
+        foreign_context = _rtl_context(context) if foreign["direction"] == "rtl" else context
+        foreign_subject, foreign_paragraphs = _render_part(subject, body, foreign_context)
+        translation = Translation(
+            heading=foreign["translation_heading"],
+            note=foreign["binding_note"],
+            subject=foreign_subject,
+            salutation=foreign["salutation_f"].format(name=context["person"]["nachname"]),
+            body=foreign_paragraphs,
+            closing=foreign["closing"],
+            signature=context["sachbearbeitung"]["name"],
+            direction=foreign["direction"],
+        )
+    else:
+        rendered_subject, paragraphs = _render_part(subject, body, context)
     info = [
         ("Aktenzeichen", context["fall"]["aktenzeichen"]),
         ("Ansprechpartner/in", context["sachbearbeitung"]["name"]),
@@ -463,5 +500,6 @@ def preview_pdf(session, subject: str, body: str, language: str = "de") -> bytes
         body=paragraphs,
         closing="Mit freundlichen Grüßen",
         signature=context["sachbearbeitung"]["name"],
+        translation=translation,
     )
     return render_letter(letter, letterhead(session))

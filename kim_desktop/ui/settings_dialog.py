@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QFontDatabase, QImage, QKeySequence, QPixmap, QShortcut
+from PySide6.QtGui import QColor, QFontDatabase, QImage, QKeySequence, QPainter, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -44,7 +44,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..errors import UserError, ValidationError
-from ..i18n import _, language_name
+from ..i18n import _, language_name, ngettext
 from ..services import letter_templates, office
 from .widgets import FieldError, add_field
 
@@ -52,6 +52,8 @@ log = logging.getLogger(__name__)
 
 PREVIEW_DELAY_MS = 400
 READING_SCALE = 96 / 72  # PDF points → pixels at 100 %
+PREVIEW_MAX_PAGES = 6
+PAGE_GAP = 8  # pixels between pages in the preview
 ERROR_STYLE = "color: #b00020;"
 OK_STYLE = "color: #1b5e20;"
 BANNER_STYLE = "background: #fff4ce; color: #3b2f00; border: 1px solid #c8a600; padding: 6px;"
@@ -386,6 +388,7 @@ class TemplateTab(QWidget):
         self._key: str | None = None
         self._language = "de"
         self.preview_error: str | None = None
+        self._jump_to_translation = False
 
         outer = QVBoxLayout(self)
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -523,7 +526,7 @@ class TemplateTab(QWidget):
         self.preview = QLabel()
         self.preview.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
         self.preview.setWordWrap(True)
-        self.preview.setAccessibleName(_("Vorschau, Seite 1"))
+        self.preview.setAccessibleName(_("Vorschau des Beispielbriefs"))
         self.preview.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.preview_scroll.setWidget(self.preview)
         right_layout.addWidget(self.preview_scroll, 1)
@@ -617,6 +620,7 @@ class TemplateTab(QWidget):
             widget.blockSignals(False)
         self._loaded = (source.title, source.subject, source.body)
         self.review_banner.setVisible(bool(source.review_note))
+        self._jump_to_translation = True
         for error in self.errors.values():
             error.show_message(None)
         _status(self.status, "")
@@ -832,15 +836,15 @@ class TemplateTab(QWidget):
         self.preview_timer.start()
 
     def update_preview(self) -> None:
-        """Render the edited (unsaved) text with sample data; show page 1 or the German error message."""
+        """Render the edited (unsaved) text with sample data; show the pages or the German error message."""
         self.preview_timer.stop()
         if self._key is None:
             return
         _title, subject, body = self.edited_values()
         try:
             with self.ctx.read() as session:
-                pdf = office.preview_pdf(session, subject, body, self._language)
-            image = self._page_image(pdf)
+                pdf = office.preview_pdf(session, subject, body, self._language, key=self._key)
+            image, page_tops = self._pages_image(pdf)
         except UserError as exc:
             message = " ".join(exc.field_errors.values()) if isinstance(exc, ValidationError) else exc.message
             self._show_preview_message(message)
@@ -852,12 +856,22 @@ class TemplateTab(QWidget):
         self.preview_error = None
         self.preview.setStyleSheet("")
         self.preview.setPixmap(QPixmap.fromImage(image))
-        if self.reading_size.isChecked():  # larger than the pane: scroll bars
-            ratio = image.devicePixelRatio() or 1.0
-            self.preview.setMinimumSize(int(image.width() / ratio), int(image.height() / ratio))
-        else:
-            self.preview.setMinimumSize(0, 0)
-        self.preview.setAccessibleDescription(_("Seite 1 des Beispielbriefs"))
+        ratio = image.devicePixelRatio() or 1.0
+        width = (
+            int(image.width() / ratio) if self.reading_size.isChecked() else 0
+        )  # reading size: scroll bars
+        self.preview.setMinimumSize(width, int(image.height() / ratio))
+        self.preview.setAccessibleDescription(
+            ngettext("Beispielbrief, {n} Seite", "Beispielbrief, {n} Seiten", len(page_tops)).format(
+                n=len(page_tops)
+            )
+        )
+        if self._jump_to_translation:
+            # A translation follows the German letter: show where it usually starts (page 2), once per template.
+            self._jump_to_translation = False
+            target = page_tops[1] if self._language != "de" and len(page_tops) > 1 else 0
+            self.preview_scroll.widget().adjustSize()
+            self.preview_scroll.verticalScrollBar().setValue(target)
 
     def _show_preview_message(self, message: str) -> None:
         self.preview_error = message
@@ -867,38 +881,59 @@ class TemplateTab(QWidget):
         self.preview.setText(_("Keine Vorschau: {message}").format(message=message))
         self.preview.setAccessibleDescription(self.preview.text())
 
-    def _page_image(self, pdf: bytes) -> QImage:
+    def _pages_image(self, pdf: bytes) -> tuple[QImage, list[int]]:
+        """The letter's pages one below the other (at most ``PREVIEW_MAX_PAGES``) and each page's top in
+        device-independent pixels."""
         import pypdfium2 as pdfium
 
         ratio = self.devicePixelRatioF() or 1.0
         scrollbar = self.preview_scroll.verticalScrollBar()
-        reserve = 0 if scrollbar.isVisible() else scrollbar.sizeHint().width()  # a tall page brings one
+        reserve = 0 if scrollbar.isVisible() else scrollbar.sizeHint().width()  # a tall preview brings one
         width = max(self.preview_scroll.viewport().width() - reserve - 4, 200)
+        pages: list[QImage] = []
         document = pdfium.PdfDocument(pdf)
         try:
-            page = document[0]
-            try:
-                if self.reading_size.isChecked():
-                    scale = READING_SCALE * ratio  # about the printed size on a 96 dpi screen
-                else:
-                    scale = width * ratio / page.get_width()
-                bitmap = page.render(scale=scale, rev_byteorder=True)
+            for index in range(min(len(document), PREVIEW_MAX_PAGES)):
+                page = document[index]
                 try:
-                    image = QImage(
-                        bytes(bitmap.buffer),
-                        bitmap.width,
-                        bitmap.height,
-                        bitmap.stride,
-                        QImage.Format.Format_RGB888,
-                    ).copy()
+                    if self.reading_size.isChecked():
+                        scale = READING_SCALE * ratio  # about the printed size on a 96 dpi screen
+                    else:
+                        scale = width * ratio / page.get_width()
+                    bitmap = page.render(scale=scale, rev_byteorder=True)
+                    try:
+                        pages.append(
+                            QImage(
+                                bytes(bitmap.buffer),
+                                bitmap.width,
+                                bitmap.height,
+                                bitmap.stride,
+                                QImage.Format.Format_RGB888,
+                            ).copy()
+                        )
+                    finally:
+                        bitmap.close()
                 finally:
-                    bitmap.close()
-            finally:
-                page.close()
+                    page.close()
         finally:
             document.close()
-        image.setDevicePixelRatio(ratio)
-        return image
+        gap = int(PAGE_GAP * ratio)
+        sheet = QImage(
+            max(p.width() for p in pages),
+            sum(p.height() for p in pages) + gap * (len(pages) - 1),
+            QImage.Format.Format_RGB888,
+        )
+        sheet.fill(QColor("#8a8a8a"))
+        tops: list[int] = []
+        painter = QPainter(sheet)
+        y = 0
+        for page_image in pages:
+            tops.append(int(y / ratio))
+            painter.drawImage(0, y, page_image)
+            y += page_image.height() + gap
+        painter.end()
+        sheet.setDevicePixelRatio(ratio)
+        return sheet, tops
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt API)
         super().showEvent(event)

@@ -199,6 +199,23 @@ def test_preview_renders_the_edited_text(dialog):
     assert tab.preview_error is None and tab.preview.pixmap().width() > tab.preview_scroll.viewport().width()
 
 
+def test_translated_templates_show_the_review_banner_and_the_bilingual_preview(dialog):
+    tab = dialog.template_tab
+    dialog.tabs.setCurrentWidget(tab)
+    assert tab.language.itemData(0) == "de" and tab.language.findData("en") > 0
+    assert not tab.review_banner.isVisible()
+    tab.language.setCurrentIndex(tab.language.findData("en"))
+    assert tab.language_code == "en" and tab.current_key() == "invitation"
+    assert tab.templates.count() < len(
+        letter_templates.TEMPLATE_KEYS
+    )  # only the client letters are translated
+    assert tab.review_banner.isVisible() and "fachlich prüfen lassen" in tab.review_banner.text()
+    tab.update_preview()
+    assert tab.preview_error is None
+    assert tab.preview.accessibleDescription().endswith("Seiten")  # German letter, then the translation
+    assert tab.preview_scroll.verticalScrollBar().value() > 0  # scrolled to where the translation starts
+
+
 def test_restore_default_after_confirmation(dialog, ctx, qtbot, ui):
     tab = dialog.template_tab
     tab.body.setPlainText("Kurz und knapp.")
