@@ -11,9 +11,8 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -36,6 +35,7 @@ from .cases import phase_label, rating_label
 from .codes import code_labels
 from .context import ServiceContext
 from .dates import PartialDate
+from .localtime import OFFICE_TIMEZONE, local_time  # noqa: F401 (re-exported for bulk letters)
 
 PERSON_LETTERS = ("consent", "release", "privacy", "certificate", "access-report")
 CASE_LETTERS = ("plan", "closing")
@@ -361,16 +361,6 @@ def make_letter(
             case_id=case.id if case else None, detail={"template": key, "language": language},
         )  # fmt: skip
         return MadeLetter(pdf, document_id, title)
-
-
-OFFICE_TIMEZONE = ZoneInfo("Europe/Berlin")
-
-
-def local_time(moment: datetime) -> datetime:
-    """A stored (UTC) time as the office's local time; naive values count as UTC (SQLite drops the zone)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(OFFICE_TIMEZONE)
 
 
 def office_logo(session) -> bytes | None:
