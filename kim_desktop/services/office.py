@@ -221,8 +221,8 @@ def _logo_png(data: bytes) -> tuple[bytes, int, int]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=LOGO_FORMATS)
-            width, height = image.size  # from the header: nothing is decoded yet
+            opened = Image.open(io.BytesIO(data), formats=LOGO_FORMATS)
+            width, height = opened.size  # from the header: nothing is decoded yet
             if width < 1 or height < 1 or width * height > LOGO_MAX_PIXELS:
                 raise UserError(
                     _(
@@ -230,10 +230,10 @@ def _logo_png(data: bytes) -> tuple[bytes, int, int]:
                         "40 Millionen Pixeln wählen, z. B. 1200 × 400 Pixel."
                     ).format(width=_count(width), height=_count(height))
                 )
-            if image.format == "JPEG":
-                image.draft("RGB", (LOGO_MAX_SIDE, LOGO_MAX_SIDE))  # decode JPEGs at a reduced size
-            image.load()
-            image = ImageOps.exif_transpose(image) or image
+            if opened.format == "JPEG":
+                opened.draft("RGB", (LOGO_MAX_SIDE, LOGO_MAX_SIDE))  # decode JPEGs at a reduced size
+            opened.load()
+            image: Image.Image = ImageOps.exif_transpose(opened) or opened
             has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
             image = image.convert("RGBA" if has_alpha else "RGB")
             image.thumbnail((LOGO_MAX_SIDE, LOGO_MAX_SIDE), Image.Resampling.LANCZOS)
@@ -431,15 +431,6 @@ def _render_part(subject: str, body: str, context: dict[str, Any]) -> tuple[str,
     return rendered_subject, paragraphs
 
 
-def _rtl_context(context: dict[str, Any]) -> dict[str, Any]:
-    """Left-to-right values embedded for a right-to-left translation, as the real letters do."""
-    try:
-        from .letters import embed_ltr
-    except ImportError:  # pragma: no cover - older letters module
-        return context
-    return embed_ltr(context)
-
-
 def preview_pdf(session, subject: str, body: str, language: str = "de", key: str | None = None) -> bytes:
     """A sample letter from an (unsaved) template text: synthetic person and case, this office's letterhead.
 
@@ -449,6 +440,7 @@ def preview_pdf(session, subject: str, body: str, language: str = "de", key: str
     """
     from ..reports.letter import Letter, Translation, render_letter
     from . import letter_languages
+    from .letters import embed_ltr  # LTR data kept in order inside RTL text, as in the real letters
 
     profile = load_profile(session)
     context = letter_templates.sample_context()
@@ -467,7 +459,7 @@ def preview_pdf(session, subject: str, body: str, language: str = "de", key: str
         rendered_subject = letter_templates.render_subject(german.subject, context)
         paragraphs = letter_templates.render(german.body, context)
         foreign = letter_languages.texts(language)
-        foreign_context = _rtl_context(context) if foreign["direction"] == "rtl" else context
+        foreign_context = embed_ltr(context) if foreign["direction"] == "rtl" else context
         foreign_subject, foreign_paragraphs = _render_part(subject, body, foreign_context)
         translation = Translation(
             heading=foreign["translation_heading"],
