@@ -2,8 +2,9 @@
 
 Outside the test suite on purpose (see ARCHITECTURE.md: speed is measured here, not asserted in tests).
 Measures demo generation, GUI start (``--exit-after-start``) against a bare Qt window, peak memory of the
-GUI process, person search latency, opening a person, and the case-journey targets (case page with 2,000
-journal entries, start page, duplicate check at intake); compares the figures with the targets below.
+GUI process, person search latency, opening a person, the case-journey targets (case page with 2,000
+journal entries, start page, duplicate check at intake) and letters (one invitation, 500 invitations of a day,
+LibreOffice as the yardstick); compares the figures with the targets below.
 """
 
 from __future__ import annotations
@@ -20,6 +21,14 @@ TARGETS = {
     "workplace_ms": (300.0, "ms", "Start page, whole office (median)"),
     "workplace_manager_ms": (300.0, "ms", "Start page, one case manager (median)"),
     "duplicate_check_p95_ms": (50.0, "ms", "Duplicate check p95"),
+    "letter_ms": (50.0, "ms", "One letter, warm (median)"),
+    "letter_p95_ms": (50.0, "ms", "One letter, warm (p95)"),
+    "bulk_letters_s": (5.0, "s", "500 invitations of a day"),
+}
+#: Targets a measure must reach or exceed (value >= limit), same layout as ``TARGETS``.
+MIN_TARGETS = {
+    "bulk_letters_per_s": (100.0, "/s", "Invitations per second"),
+    "libreoffice_ratio": (4.0, "×", "Letters/s vs LibreOffice"),
 }
 #: Demo generation target applies to this many persons.
 GENERATION_TARGET_PERSONS = 100_000

@@ -18,7 +18,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from . import GENERATION_TARGET_PERSONS, TARGETS
+from . import GENERATION_TARGET_PERSONS, MIN_TARGETS, TARGETS
 from .dataset import default_path, ensure_dataset
 
 REPO = Path(__file__).resolve().parent.parent
@@ -44,6 +44,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--skip-casework",
         action="store_true",
         help="do not measure the case page, the start page and the duplicate check",
+    )
+    parser.add_argument(
+        "--skip-letters", action="store_true", help="do not measure letters (single, 500, LibreOffice)"
+    )
+    parser.add_argument(
+        "--skip-libreoffice",
+        action="store_true",
+        help="letters without the LibreOffice comparison (saves ~20 s)",
     )
     return parser.parse_args(argv)
 
@@ -190,6 +198,11 @@ def targets_table(results: dict) -> list[tuple[str, str, str, str]]:
             verdict = "OK" if value <= limit else "MISSED"
         shown = "–" if value is None else f"{value:.2f} {unit}" if unit != "×" else f"{value:.2f} ×"
         rows.append((label, shown, f"≤ {limit:g} {unit}", verdict))
+    for key, (limit, unit, label) in MIN_TARGETS.items():
+        value = results.get(key)
+        verdict = "not measured" if value is None else "OK" if value >= limit else "MISSED"
+        shown = "–" if value is None else f"{value:.2f} {unit}"
+        rows.append((label, shown, f"≥ {limit:g} {unit}", verdict))
     return rows
 
 
@@ -250,6 +263,10 @@ def main(argv=None) -> int:
         from .casework import measure_casework
 
         results.update(measure_casework(db))
+    if not args.skip_letters:
+        from .letters import measure_letters
+
+        results.update(measure_letters(db, libreoffice=not args.skip_libreoffice))
     rows = targets_table(results)
     print_table(rows)
     print(f"search p50 {results['search_p50_ms']} ms, max {results['search_max_ms']} ms; "
@@ -259,6 +276,11 @@ def main(argv=None) -> int:
               f"  max {figures['max_ms']:>7.2f} ms")  # fmt: skip
     if "duplicate_check_p95_ms" in results:
         print_casework(results)
+    if "letter_ms" in results:
+        from .letters import print_letters
+
+        print()
+        print_letters(results)
     results["targets"] = [dict(zip(("measure", "value", "target", "result"), r, strict=True)) for r in rows]
     if args.out:
         args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
