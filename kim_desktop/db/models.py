@@ -435,6 +435,9 @@ class Appointment(Entity, Base):
     __tablename__ = "appointment"
     __table_args__ = (
         Index("ix_appointment_manager_start", "case_manager_id", "starts_at"),
+        Index("ix_appointment_start", "starts_at"),
+        Index("ix_appointment_interpreter_start", "interpreter_id", "starts_at"),
+        Index("ix_appointment_location_start", "location_id", "starts_at"),
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
     )
 
