@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
+    QSplitter,
     QTableView,
     QTableWidget,
     QTableWidgetItem,
@@ -44,6 +46,7 @@ from ..i18n import _, current_language, format_date, languages
 from ..services import cases, followups, journal
 from ..services.codes import case_managers, code_labels, locations
 from ..services.dates import parse_date
+from .documents_panel import DocumentsPanel
 from .widgets import RowsTableModel, make_list_table
 
 JOURNAL_PAGE = 200
@@ -248,13 +251,27 @@ class CasePage(QWidget):
         self.tabs.addTab(self._follow_up_tab(), _("Wiedervorlagen"))
         self.tabs.addTab(self._history_tab(), _("Phasenverlauf"))
 
+        # The case's archived letters, below the tabs (always in view after a letter was made); the user
+        # can give the tabs or the list more room with the splitter handle.
+        self.documents = DocumentsPanel(_("Dokumente dieses Falls"), rows=3)
+        documents_group = QGroupBox(_("Dokumente"))
+        documents_layout = QVBoxLayout(documents_group)
+        documents_layout.setContentsMargins(6, 4, 6, 6)
+        documents_layout.addWidget(self.documents)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(self.tabs)
+        self.splitter.addWidget(documents_group)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 0)
+
         self.status = QLabel()
         self.status.setAccessibleName(_("Status"))
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addWidget(self.phase_bar)
         layout.addLayout(actions)
-        layout.addWidget(self.tabs, 1)
+        layout.addWidget(self.splitter, 1)
         layout.addWidget(self.status)
         undo = QShortcut(QKeySequence.StandardKey.Undo, self)
         undo.activated.connect(self.undo_delete)
@@ -486,6 +503,7 @@ class CasePage(QWidget):
 
     def set_context(self, ctx) -> None:
         self.ctx = ctx
+        self.documents.set_context(ctx)
         lang = current_language()
         with ctx.read() as session:
             self._contact_types = code_labels(session, "contact_type", lang)
@@ -520,6 +538,7 @@ class CasePage(QWidget):
         self._load_plan()
         self._load_follow_ups()
         self._load_history()
+        self.documents.load(case_id=case_id)
         self.status.clear()
 
     def _reset_forms(self) -> None:

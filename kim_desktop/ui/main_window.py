@@ -207,6 +207,7 @@ class MainWindow(QMainWindow):
             self.person_page.letter_requested.connect(
                 lambda: self.person_page.person_id and self.make_letter(self.person_page.person_id, None)
             )
+            self.person_page.documents.set_context(self.ctx)
             self.stack.addWidget(self.person_page)
             from ..services.codes import code_labels
 
@@ -233,6 +234,7 @@ class MainWindow(QMainWindow):
             page = self._ensure_person_page()
             page.load(view)
             page.set_cases(self._person_cases(person_id))
+            page.documents.load(person_id=person_id)
             self.stack.setCurrentWidget(page)
             page.inputs["family_name"].setFocus()
 
@@ -255,6 +257,7 @@ class MainWindow(QMainWindow):
             page = self._ensure_person_page()
             page.load(None)
             page.set_cases([])
+            page.documents.load()
             self.stack.setCurrentWidget(page)
             page.inputs["family_name"].setFocus()
 
@@ -452,10 +455,20 @@ class MainWindow(QMainWindow):
         from .letter_dialog import LetterDialog
 
         dialog = LetterDialog(self.ctx, person_id=person_id, case_id=case_id, parent=self)
-        if dialog.exec() and dialog.saved_path:
+        dialog.archived.connect(lambda _id: self._documents_changed())
+        dialog.exec()
+        if dialog.saved_path:
             self.statusBar().showMessage(
-                _("Brief gespeichert und in der Akte archiviert: {path}").format(path=dialog.saved_path), 8000
+                _("Brief gespeichert und in der Akte archiviert: {name}").format(name=dialog.saved_path.name), 8000
             )
+        elif dialog.archived_ids:
+            self.statusBar().showMessage(_("Brief gedruckt und in der Akte archiviert."), 8000)
+
+    def _documents_changed(self) -> None:
+        """A letter was archived: the document lists on screen show it."""
+        for page in (self.person_page, self.case_page):
+            if page is not None and (page.documents.person_id or page.documents.case_id):
+                page.documents.refresh()
 
     def merge_person(self) -> None:
         page = self.person_page

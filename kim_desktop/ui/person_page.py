@@ -30,6 +30,7 @@ from ..db.models import LANGUAGE_LEVELS
 from ..errors import ValidationError
 from ..i18n import _, countries, current_language, format_date, languages
 from ..services.persons import PersonView, validate_person
+from .documents_panel import DocumentsPanel
 from .widgets import FieldError, add_field
 
 LANGUAGE_ROWS = 3
@@ -79,6 +80,11 @@ class PersonPage(QWidget):
 
         left.addWidget(self._group(_("Person"), self._person_fields()))
         left.addWidget(self._group(_("Sprachen"), self._language_fields()))
+        # Set up by the main window (set_context/load): the archived letters of this person, case letters included.
+        self.documents = DocumentsPanel(_("Dokumente dieser Person"), rows=4)
+        documents_box = QVBoxLayout()
+        documents_box.addWidget(self.documents)
+        left.addWidget(self._group(_("Dokumente"), documents_box))
         left.addStretch(1)
         right.addWidget(self._group(_("Anschrift und Kontakt"), self._address_fields()))
         right.addWidget(self._group(_("Aufenthalt"), self._residence_fields()))
