@@ -463,6 +463,7 @@ class MainWindow(QMainWindow):
             )
         elif dialog.archived_ids:
             self.statusBar().showMessage(_("Brief gedruckt und in der Akte archiviert."), 8000)
+        dialog.deleteLater()  # it holds the preview's pages; the main window would keep it as a child
 
     def _documents_changed(self) -> None:
         """A letter was archived: the document lists on screen show it."""

@@ -91,7 +91,7 @@ class _PageView(QWidget):
     def image(self) -> QImage:
         ratio = self.devicePixelRatioF()
         if self._image is None or self._image.devicePixelRatio() != ratio:
-            self._image = render_page(self._preview.document_page(self.index), self._scale * ratio)
+            self._image = self._preview.render(self.index, self._scale * ratio)
             self._image.setDevicePixelRatio(ratio)
         return self._image
 
@@ -121,7 +121,7 @@ class PdfPreview(QWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self._doc: pdfium.PdfDocument | None = None
+        self._pdf: bytes | None = None  # PDFium opens it only while rendering: no handle stays open
         self._pages: list[_PageView] = []
         self._fit = True
         self._percent = 100.0
@@ -232,12 +232,17 @@ class PdfPreview(QWidget):
             self.show_message("")
             return
         try:
-            self._doc = open_pdf(pdf)
+            document = open_pdf(pdf)
         except UserError as exc:
             self.show_message(exc.message)
             return
-        for index in range(len(self._doc)):
-            page = _PageView(self, index, tuple(self._doc[index].get_size()))
+        try:
+            sizes = [tuple(document[index].get_size()) for index in range(len(document))]
+        finally:
+            document.close()
+        self._pdf = pdf
+        for index, size in enumerate(sizes):
+            page = _PageView(self, index, size)
             self._pages.append(page)
             self._column.addWidget(page)
         self.message_label.clear()
@@ -261,12 +266,15 @@ class PdfPreview(QWidget):
             page.deleteLater()
         self._pages = []
         self._current = 0
-        if self._doc is not None:
-            self._doc.close()
-            self._doc = None
+        self._pdf = None
 
-    def document_page(self, index: int) -> pdfium.PdfPage:
-        return self._doc[index]
+    def render(self, index: int, scale: float) -> QImage:
+        """Page ``index`` (0-based) at ``scale`` device pixels per point."""
+        document = open_pdf(self._pdf or b"")
+        try:
+            return render_page(document[index], scale)
+        finally:
+            document.close()
 
     def page_count(self) -> int:
         return len(self._pages)
