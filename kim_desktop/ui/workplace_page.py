@@ -127,13 +127,13 @@ class WorkplacePage(QWidget):
         self.date_label = QLabel()
         self.date_label.setTextFormat(Qt.TextFormat.PlainText)
 
-        # --- today's appointments (the calendar comes with a later issue) ---
+        # --- today's appointments (Enter opens one) ---
+        from .appointments_panel import TodayAppointments
+
         today_box = QGroupBox(_("Heute"))
         today_layout = QVBoxLayout(today_box)
-        self.appointments_label = QLabel(_("Termine folgen mit dem Kalender."))
-        self.appointments_label.setWordWrap(True)
-        today_layout.addWidget(self.appointments_label)
-        today_layout.addStretch(1)
+        self.today = TodayAppointments()
+        today_layout.addWidget(self.today)
 
         # --- own cases by phase ---
         phase_box = QGroupBox(_("Meine Fälle nach Phase"))
@@ -148,8 +148,8 @@ class WorkplacePage(QWidget):
         self._set_phase_counts({})
 
         overview = QHBoxLayout()
-        overview.addWidget(today_box, 1)
-        overview.addWidget(phase_box, 4)
+        overview.addWidget(today_box, 2)
+        overview.addWidget(phase_box, 3)
 
         # --- reminders ---
         self.reminders_label = QLabel(_("&Erinnerungen und Wiedervorlagen:"))
@@ -223,6 +223,7 @@ class WorkplacePage(QWidget):
         self.model.set_reminders(data.reminders, today, names)
         self._set_phase_counts(data.cases_by_phase)
         self.date_label.setText(format_date(today, "full"))
+        self.today.refresh(self.ctx, today)
         n = self.model.rowCount()
         if n:
             self.table.selectRow(min(row, n - 1))
