@@ -24,6 +24,10 @@ TARGETS = {
     "letter_ms": (50.0, "ms", "One letter, warm (median)"),
     "letter_p95_ms": (50.0, "ms", "One letter, warm (p95)"),
     "bulk_letters_s": (5.0, "s", "500 invitations of a day"),
+    "calendar_week_p95_ms": (100.0, "ms", "Week view, one case manager (p95)"),
+    "calendar_week_view_p95_ms": (100.0, "ms", "Week view widget incl. paint (p95)"),
+    "conflict_check_p95_ms": (20.0, "ms", "Conflict check (p95)"),
+    "calendar_team_month_max_ms": (300.0, "ms", "Month view, whole team (max)"),
 }
 #: Targets a measure must reach or exceed (value >= limit), same layout as ``TARGETS``.
 MIN_TARGETS = {

@@ -46,6 +46,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="do not measure the case page, the start page and the duplicate check",
     )
     parser.add_argument(
+        "--skip-calendar", action="store_true", help="do not measure the calendar (tops up to 400,000 appointments)"
+    )
+    parser.add_argument(
         "--skip-letters", action="store_true", help="do not measure letters (single, 500, LibreOffice)"
     )
     parser.add_argument(
@@ -267,6 +270,10 @@ def main(argv=None) -> int:
         from .letters import measure_letters
 
         results.update(measure_letters(db, libreoffice=not args.skip_libreoffice))
+    if not args.skip_calendar:
+        from .calendar import measure as measure_calendar
+
+        results.update(measure_calendar(db))
     rows = targets_table(results)
     print_table(rows)
     print(f"search p50 {results['search_p50_ms']} ms, max {results['search_max_ms']} ms; "
@@ -281,6 +288,15 @@ def main(argv=None) -> int:
 
         print()
         print_letters(results)
+    if "calendar_week_ms" in results:
+        print(f"\ncalendar: {results['appointments']:,} appointments, {results['case_managers']} case managers; "
+              f"week of one case manager p95 {results['calendar_week_p95_ms']} ms "
+              f"(~{results['calendar_week_items']} items), conflict check p95 {results['conflict_check_p95_ms']} ms "
+              f"({results['conflict_checks_with_conflict']}/200 found one), team month max "
+              f"{results['calendar_team_month_max_ms']} ms (~{results['calendar_team_month_items']} items)")
+        if "calendar_week_view_ms" in results:
+            print(f"  week view widget (load + layout + paint) median {results['calendar_week_view_ms']} ms, "
+                  f"p95 {results['calendar_week_view_p95_ms']} ms")
     results["targets"] = [dict(zip(("measure", "value", "target", "result"), r, strict=True)) for r in rows]
     if args.out:
         args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")

@@ -900,7 +900,13 @@ _FOLLOW_TEXTS = ("", "", "", " Wiedervorlage in zwei Wochen.", " Nächster Termi
                  " Rückmeldung der Stelle steht noch aus.")  # fmt: skip
 _NO_SHOW_TEXT = "Termin nicht wahrgenommen, neuer Termin per SMS angeboten."
 
-_USERS = (("fm.beispiel", "Anna Beispiel"), ("fm.muster", "Jonas Muster"))
+# A Kreis has six to sixteen case managers; twelve keep a realistic caseload per person at 100,000 persons.
+_USERS = (
+    ("fm.beispiel", "Anna Beispiel"), ("fm.muster", "Jonas Muster"), ("fm.probe", "Mira Probe"),
+    ("fm.testfeld", "Timo Testfeld"), ("fm.vorlage", "Sena Vorlage"), ("fm.platzhalter", "Lukas Platzhalter"),
+    ("fm.exempel", "Eda Exempel"), ("fm.entwurf", "Paul Entwurf"), ("fm.skizze", "Nora Skizze"),
+    ("fm.modell", "Deniz Modell"), ("fm.schablone", "Ivana Schablone"), ("fm.attrappe", "Karim Attrappe"),
+)  # fmt: skip
 _TEAM = "KIM-Team Beispielkreis (Demo)"
 _LOCATIONS = (
     ("Kreishaus Coesfeld", "office", "Friedrich-Ebert-Straße 7", "48653", "Coesfeld", None),
@@ -1216,6 +1222,10 @@ class _Generator:
 
     def sex(self, base: str) -> str:
         r = self.rng.random()
+        # Every 250th adult is "u", "d" or "x" in turn, so even a small demo shows these entries.
+        self._sex_calls = getattr(self, "_sex_calls", 0) + 1
+        if self._sex_calls % 250 == 0:
+            return ("u", "d", "x")[(self._sex_calls // 250) % 3]
         if r < 0.004:
             return "u"
         if r < 0.006:
