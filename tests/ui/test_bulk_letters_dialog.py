@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from pypdf import PdfReader
-from PySide6.QtCore import QDate
-from PySide6.QtWidgets import QAbstractButton, QComboBox, QDateEdit, QLabel, QLineEdit, QWidget
+from PySide6.QtCore import QDate, Qt
+from PySide6.QtWidgets import QAbstractButton, QApplication, QComboBox, QDateEdit, QLabel, QLineEdit, QWidget
 from sqlalchemy import func, select
 
 from kim_desktop.db.models import Appointment, AppointmentParticipant, Document
@@ -81,6 +81,28 @@ def test_defaults_and_labels(qtbot, ctx):
     assert {dlg.date, dlg.language, dlg.folder} <= buddies
     keys = [t.split("&")[1][0].lower() for t in [lbl.text() for lbl in dlg.findChildren(QLabel)] + [b.text() for b in dlg.findChildren(QAbstractButton)] if "&" in t]  # fmt: skip
     assert len(keys) == len(set(keys)) >= 8, keys
+
+
+def test_keyboard_reaches_every_control(qtbot, dialog):
+    dialog.activateWindow()
+    qtbot.waitUntil(dialog.isActiveWindow, timeout=2000)
+    dialog.date.setFocus(Qt.FocusReason.TabFocusReason)
+    chain = [QApplication.focusWidget()]
+    for _step in range(20):  # Tab walks through day, month and year of the date field first
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        if QApplication.focusWidget() is chain[0] and len(set(chain)) > 1:
+            break
+        chain.append(QApplication.focusWidget())
+    inner = {dialog.date: dialog.date, **{child: dialog.date for child in dialog.date.findChildren(QWidget)}}
+    reached = [inner.get(w, w) for w in chain]
+    order = [
+        reached.index(w) for w in (dialog.date, dialog.language, dialog.folder, dialog.browse, dialog.start)
+    ]
+    assert order == sorted(order), reached
+    assert dialog.close_button in reached
+    for key, target in ((Qt.Key.Key_P, dialog.language), (Qt.Key.Key_Z, dialog.folder)):
+        qtbot.keyClick(dialog.start, key, Qt.KeyboardModifier.AltModifier)
+        assert QApplication.focusWidget() is target
 
 
 def test_run_writes_the_letters_and_shows_the_result(qtbot, ctx, dialog, tmp_path):
@@ -160,7 +182,7 @@ def test_closing_during_a_run_cancels_it(qtbot, ctx, dialog, monkeypatch):
     monkeypatch.setattr(bulk_letters.letters, "make_letter", make_letter)
     dialog.start_run()
     qtbot.waitUntil(lambda: calls["n"] == 1, timeout=10000)
-    dialog.close_button.setEnabled(True)  # Esc / window close: the same path
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)  # Esc, "Schließen" and the window's close button: reject()
     dialog.reject()
     assert dialog.isVisible() and dialog.running
     gate.set()
