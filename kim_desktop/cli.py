@@ -139,6 +139,23 @@ def build_parser() -> argparse.ArgumentParser:
     _db_option(office_form, default=argparse.SUPPRESS)
     office_form.add_argument("form", metavar="A|B")
 
+    appointments = command("appointments", _("Termine eines Zeitraums auflisten"))
+    appointments.add_argument("--from", dest="first", required=True, metavar="JJJJ-MM-TT", help=_("erster Tag"))
+    appointments.add_argument("--to", dest="last", required=True, metavar="JJJJ-MM-TT", help=_("letzter Tag"))
+    appointments.add_argument("--manager", default=None, help=_("Case Manager/in (Benutzername oder Kennung)"))
+    appointments.add_argument("--json", action="store_true")
+    ics = command("ics", _("Termine als Kalenderdatei (.ics) für Outlook und Telefon exportieren"))
+    ics.add_argument("--manager", default=None, help=_("Case Manager/in (Benutzername oder Kennung)"))
+    ics.add_argument("--from", dest="first", default=None, metavar="JJJJ-MM-TT", help=_("Standard: vor 30 Tagen"))
+    ics.add_argument("--to", dest="last", default=None, metavar="JJJJ-MM-TT", help=_("Standard: in 180 Tagen"))
+    ics.add_argument(
+        "--initials-only", action="store_true", help=_("nur Initialen statt Namen (für Telefon und geteilte Kalender)")
+    )
+    ics.add_argument("--out", required=True, metavar="DATEI.ics")
+    ics_import = command("ics-import", _("Belegte Zeiten aus einer Kalenderdatei (.ics, z. B. Outlook) übernehmen"))
+    ics_import.add_argument("file", metavar="DATEI.ics")
+    ics_import.add_argument("--manager", default=None, help=_("Case Manager/in (Benutzername oder Kennung)"))
+
     person = command("person", _("Personen anlegen, anzeigen, ändern"))
     person_sub = person.add_subparsers(dest="person_command", parser_class=_Parser, required=True)
     add = person_sub.add_parser("add", help=_("Person anlegen"))
@@ -535,6 +552,155 @@ def cmd_letters(args) -> int:
 
 
 COMMANDS = {"letters": cmd_letters, "office": cmd_office, "letter": cmd_letter, "cases": cmd_cases, "case": cmd_case, "init": cmd_init, "check": cmd_check, "demo": cmd_demo, "search": cmd_search, "person": cmd_person}
+
+
+# --- appointments and calendar exchange (.ics) ----------------------------------------------------------
+
+_WEEKDAYS = ("Mo", "Di", "Mi", "Do", "Fr", "Sa", "So")
+
+
+def _appointment_json(item) -> dict:
+    return {
+        "id": item.id,
+        "start": item.starts_at.isoformat(),
+        "end": item.ends_at.isoformat(),
+        "type": item.type,
+        "type_label": item.type_label,
+        "status": item.status,
+        "title": item.title or None,
+        "busy_only": item.busy_only,
+        "person_id": item.person_ids[0] if item.person_ids else None,
+        "person_ids": list(item.person_ids),
+        "person_names": list(item.person_names),
+        "case_id": item.case_id,
+        "case_manager_id": item.case_manager_id,
+        "case_manager": item.case_manager or None,
+        "location_id": item.location_id,
+        "location": item.location or None,
+        "interpreter_language": item.interpreter_language,
+        "version": item.version,
+    }
+
+
+def cmd_appointments(args) -> int:
+    from .services import appointments, ical
+
+    first, last = _day(args.first), _day(args.last)
+    ctx = _context(args)
+    try:
+        with ctx.read() as session:
+            manager_id = ical.resolve_manager(session, args.manager)
+        items = ical.read_calendar(ctx, first, last, case_manager_id=manager_id)
+    finally:
+        ctx.database.dispose()
+    if args.json:
+        print(json.dumps([_appointment_json(i) for i in items], ensure_ascii=False))
+        return 0
+    if not items:
+        print(_("Keine Termine im Zeitraum."))
+        return 0
+    statuses = appointments.status_labels()
+    header = (_("Tag"), _("Zeit"), _("Art"), _("Status"), _("Ort"), _("Fachkraft"), _("Teilnehmende"))
+    rows = [
+        (
+            f"{_WEEKDAYS[i.starts_at.weekday()]} {i.starts_at:%d.%m.%Y}",
+            f"{i.starts_at:%H:%M}–{i.ends_at:%H:%M}",
+            i.title if i.busy_only else i.type_label,
+            statuses.get(i.status, i.status),
+            i.location or "–",
+            i.case_manager or "–",
+            "; ".join(i.person_names) or "–",
+        )
+        for i in items
+    ]
+    widths = [max(len(r[c]) for r in [header, *rows]) for c in range(len(header) - 1)]
+    for row in [header, *rows]:
+        print("  ".join(f"{cell:<{w}}" for cell, w in zip(row, widths, strict=False)) + "  " + row[-1])
+    print(ngettext("{n} Termin", "{n} Termine", len(items)).format(n=len(items)))
+    return 0
+
+
+def _write_atomic(path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder: never a half-written file."""
+    import os
+    import tempfile
+
+    try:
+        handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".kim-", suffix=".tmp")
+    except OSError:
+        raise UserError(_("Die Datei kann nicht geschrieben werden: {path}").format(path=path)) from None
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, path)
+    except OSError:
+        raise UserError(_("Die Datei kann nicht geschrieben werden: {path}").format(path=path)) from None
+    finally:
+        if os.path.exists(temp):
+            os.unlink(temp)
+
+
+def cmd_ics(args) -> int:
+    from datetime import timedelta
+    from pathlib import Path
+
+    from .db.base import utcnow
+    from .services import ical
+    from .services.localtime import local_time
+
+    today = local_time(utcnow()).date()
+    first = _day(args.first) if args.first else today - timedelta(days=30)
+    last = _day(args.last) if args.last else today + timedelta(days=180)
+    out = Path(args.out)
+    if out.is_dir():
+        raise UserError(_("--out muss eine Datei sein, kein Ordner: {path}").format(path=out))
+    if not out.parent.is_dir():
+        raise UserError(_("Den Ordner für die Datei gibt es nicht: {path}").format(path=out.parent))
+    ctx = _context(args)
+    try:
+        with ctx.read() as session:
+            manager_id = ical.resolve_manager(session, args.manager)
+        export = ical.export_range(
+            ctx, first, last, case_manager_id=manager_id, initials_only=args.initials_only
+        )
+    finally:
+        ctx.database.dispose()
+    _write_atomic(out, export.data)
+    line = ngettext("{n} Termin exportiert: {path}", "{n} Termine exportiert: {path}", export.count)
+    print(line.format(n=export.count, path=out))
+    return 0
+
+
+def cmd_ics_import(args) -> int:
+    from pathlib import Path
+
+    from .services import ical
+
+    path = Path(args.file)
+    try:
+        with path.open("rb") as source:
+            data = source.read(ical.MAX_FILE_BYTES + 1)  # one byte more: the service names the limit
+    except OSError:
+        raise UserError(_("Die Datei kann nicht gelesen werden: {path}").format(path=path)) from None
+    ctx = _context(args)
+    try:
+        with ctx.read() as session:
+            manager_id = ical.resolve_manager(session, args.manager) if args.manager else ctx.actor.user_id
+        result = ical.import_busy_ics(ctx, data, case_manager_id=manager_id)
+    finally:
+        ctx.database.dispose()
+    print(
+        _("Belegte Zeiten übernommen: {imported} neu, {updated} aktualisiert, {removed} entfernt, "
+          "{skipped} übersprungen.").format(
+            imported=result.imported, updated=result.updated, removed=result.removed, skipped=result.skipped
+        )
+    )  # fmt: skip
+    return 0
+
+
+COMMANDS.update({"appointments": cmd_appointments, "ics": cmd_ics, "ics-import": cmd_ics_import})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
