@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 
 from ..db.base import utcnow
-from ..db.models import Appointment, Interpreter, Location, OfficeHours, UserAccount
+from ..db.models import Appointment, Case, Interpreter, Location, OfficeHours, Person, UserAccount
 from ..errors import ConflictError, NotFoundError, UserError, ValidationError
 from ..i18n import _, language_name, languages, ngettext, sort_key
 from . import audit
@@ -902,6 +902,25 @@ def list_interpreters(
     ]
     rows.sort(key=lambda r: (sort_key(r.family_name), sort_key(r.given_names)))
     return rows
+
+
+def interpreter_language_for(
+    session, *, person_id: str | None = None, case_id: str | None = None
+) -> str | None:
+    """The interpreter language the person (or the case's person) needs, for prefilling a search; None if
+    no interpreter is needed or nothing is recorded."""
+    if person_id is None and case_id is not None:
+        person_id = session.scalar(select(Case.person_id).where(Case.id == case_id))
+    if person_id is None:
+        return None
+    row = session.execute(
+        select(Person.interpreter_needed, Person.interpreter_language).where(
+            Person.id == person_id, Person.deleted_at.is_(None)
+        )
+    ).first()
+    if row is None or not row.interpreter_needed or not row.interpreter_language:
+        return None
+    return normalize_language(row.interpreter_language)
 
 
 # --- free-slot finder ----------------------------------------------------------------------------------------
