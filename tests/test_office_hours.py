@@ -459,3 +459,42 @@ def test_busy_times_are_loaded_per_week_not_per_candidate(ctx, place):
         event.remove(engine, "before_cursor_execute", count)
     assert starts(found) == ["02.07. 09:00"]
     assert 1 <= len(statements) <= 9  # one per searched week
+
+
+def test_interpreter_language_of_the_person_or_the_cases_person(ctx):
+    from kim_desktop.services import cases, persons
+
+    needs = persons.create_person(
+        ctx,
+        {
+            "family_name": "Haidari",
+            "given_names": "Zahra",
+            "interpreter_needed": True,
+            "interpreter_language": "fa_AF",
+        },
+    )
+    fluent = persons.create_person(
+        ctx, {"family_name": "Berger", "given_names": "Tom", "interpreter_language": "en"}
+    )
+    case = cases.open_case(ctx, needs.id, consent_on=date(2026, 1, 5))
+    with ctx.read() as session:
+        assert oh.interpreter_language_for(session, person_id=needs.id) == "fa_AF"
+        assert oh.interpreter_language_for(session, case_id=case.id) == "fa_AF"
+        assert oh.interpreter_language_for(session, person_id=fluent.id) is None  # no interpreter needed
+        assert oh.interpreter_language_for(session) is None
+
+
+def test_single_user_office_without_accounts_gets_slots_without_a_case_manager(ctx):
+    place = oh.save_location(ctx, oh.LocationData("Beratungsstelle", "office"))
+    oh.save_office_hours(
+        ctx, oh.OfficeHoursData(place, 0, "9:00", "10:00")
+    )  # open office hours, no one fixed
+    found = slots(ctx, limit=2)
+    assert starts(found) == ["01.06. 09:00", "08.06. 09:00"]
+    assert {(s.case_manager_id, s.location_id) for s in found} == {(None, place)}
+    plain = slots(ctx, within_office_hours=False, limit=1)
+    assert (
+        starts(plain) == ["01.06. 08:00"]
+        and plain[0].case_manager_id is None
+        and plain[0].location_id is None
+    )
