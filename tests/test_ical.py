@@ -539,3 +539,30 @@ def test_unknown_case_manager(ctx, office):
     with pytest.raises(NotFoundError, match="Fachkraft"):
         ical.import_busy_ics(ctx, outlook_file(), case_manager_id="nobody", today=date(2026, 3, 1))
     _nothing_stored(ctx)
+
+
+def test_all_day_and_duration_variants(ctx, office):
+    variants = {
+        # three days of holiday (DTEND is exclusive): 3 × (06–14, 14–22) office time
+        "holiday": "BEGIN:VEVENT\nUID:h\nDTSTART;VALUE=DATE:20260504\nDTEND;VALUE=DATE:20260507\nEND:VEVENT\n",
+        # no DTEND: one day; DTEND = DTSTART (some exporters): one day as well
+        "one": "BEGIN:VEVENT\nUID:o\nDTSTART;VALUE=DATE:20260511\nEND:VEVENT\n",
+        "same": "BEGIN:VEVENT\nUID:s\nDTSTART;VALUE=DATE:20260512\nDTEND;VALUE=DATE:20260512\nEND:VEVENT\n",
+        # DURATION instead of DTEND
+        "duration": "BEGIN:VEVENT\nUID:d\nDTSTART;TZID=Europe/Berlin:20260513T150000\nDURATION:PT45M\nEND:VEVENT\n",
+        # no duration at all: blocks no time
+        "instant": "BEGIN:VEVENT\nUID:i\nDTSTART:20260514T150000Z\nEND:VEVENT\n",
+    }
+    data = outlook_file(
+        before="", after="", utc="", floating="", weekly="", allday="", free="", cancelled="", **variants
+    )
+    result = ical.import_busy_ics(ctx, data, case_manager_id=office["anna"], today=date(2026, 5, 1))
+    assert result == ical.ImportResult(imported=11, updated=0, skipped=1, removed=0)
+    entries = busy(ctx)
+    days = [(s, e) for s, e, _st in entries if s.day in (4, 5, 6)]
+    assert days == [
+        (utc(2026, 5, d, h1), utc(2026, 5, d, h2)) for d in (4, 5, 6) for h1, h2 in ((4, 12), (12, 20))
+    ]
+    assert all(e - s <= ap.MAX_DURATION for s, e, _st in entries)
+    assert (utc(2026, 5, 13, 13), utc(2026, 5, 13, 13, 45), "confirmed") in entries
+    assert sum(1 for s, _e, _st in entries if s.day in (11, 12)) == 4

@@ -47,8 +47,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from dateutil.rrule import rrulestr
-from icalendar import Calendar, Event, Timezone
+from dateutil.rrule import rrulestr  # type: ignore[import-untyped]
+from icalendar import Calendar, Component, Event, Timezone
 from sqlalchemy import select
 
 from ..db.base import utcnow
@@ -142,10 +142,14 @@ def export_ics(
     ``session`` must be a write unit (``ctx.write()``): the export is audited in it ('export', the count).
     Busy time imported from other calendars is left out. Unknown or deleted ids raise ``NotFoundError``.
     """
-    items = list(items)
-    if items and all(isinstance(i, str) for i in items):
-        items = _items_for_ids(session, items)  # type: ignore[arg-type]
-    items = [i for i in items if not i.busy_only]  # type: ignore[union-attr]
+    given = list(items)
+    if all(isinstance(i, str) for i in given):
+        chosen = _items_for_ids(session, [str(i) for i in given])
+    else:
+        chosen = [i for i in given if isinstance(i, CalendarItem)]
+        if len(chosen) != len(given):
+            raise TypeError("export_ics: calendar items or appointment ids, not both")
+    items = [i for i in chosen if not i.busy_only]
     ids = [i.id for i in items]
     meta: dict[str, tuple[str, datetime | None, datetime | None]] = {}
     for offset in range(0, len(ids), 500):
@@ -376,9 +380,8 @@ def _pieces(start: date | datetime, end: date | datetime) -> list[tuple[datetime
             return [(s, e)]
         first, last = local_time(s).date(), local_time(e - timedelta(microseconds=1)).date()
     else:
+        end = max(end, start + timedelta(days=1))  # some exporters write DTEND = DTSTART for one day
         first, last = start, end - timedelta(days=1)
-        if last < first:
-            return []
         s, e = _to_utc(first), _to_utc(end)
     result = []
     day = first
@@ -392,7 +395,7 @@ def _pieces(start: date | datetime, end: date | datetime) -> list[tuple[datetime
     return result
 
 
-def _occurrences(event: Event, start, window: tuple[datetime, datetime], number: int) -> tuple[list, int]:
+def _occurrences(event: Component, start, window: tuple[datetime, datetime], number: int) -> tuple[list, int]:
     """Start values (same kind as ``start``) of a recurring event's occurrences that may touch ``window``
     (UTC), and how many were skipped (a SECONDLY/MINUTELY rule counts as one)."""
     all_day = not isinstance(start, datetime)
@@ -401,7 +404,7 @@ def _occurrences(event: Event, start, window: tuple[datetime, datetime], number:
     def comparable(moment: datetime) -> datetime:  # a UTC bound in the kind of ``base``
         return moment if base.tzinfo is not None else local_time(moment).replace(tzinfo=None)
 
-    starts = []
+    starts: list[date | datetime] = []
     rules = event.get("RRULE")
     for rule in rules if isinstance(rules, list) else ([rules] if rules is not None else []):
         recur = dict(rule)
