@@ -69,7 +69,7 @@ MAX_EVENTS = 20_000
 MAX_ENTRIES = 50_000  # stored entries after expanding recurrences and splitting all-day events
 MAX_OCCURRENCES = 1000  # per recurring event within the window
 HORIZON = timedelta(days=365)
-BUSY_TYPE = "beratung"  # the code list has no neutral type; see the module docstring of the report
+BUSY_TYPE = "beratung"  # the code list has no neutral type yet (a code "belegt" would fit better)
 BUSY_TITLE = "Belegt (importiert)"  # stored data, not UI text: the same in every UI language
 OFFICE_DAY = (time(6, 0), time(14, 0), time(22, 0))  # an all-day event: two entries, each ≤ MAX_DURATION
 
