@@ -351,6 +351,9 @@ class AppointmentDialog(QDialog):
 
         self.participants = QListWidget()
         self.participants.setAccessibleDescription(_("Leertaste setzt oder entfernt den Haken"))
+        self.participants.setWordWrap(True)  # long names and relations wrap instead of scrolling sideways
+        self.participants.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.participants.setResizeMode(QListWidget.ResizeMode.Adjust)
         lines = self.fontMetrics().lineSpacing()
         self.participants.setMinimumHeight(lines * 3 + 12)
         self.participants.setMaximumHeight(lines * 5 + 12)
