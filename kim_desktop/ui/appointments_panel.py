@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Qt, Signal
 from PySide6.QtGui import QPainter, QPalette
 from PySide6.QtWidgets import (
+    QApplication,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -114,7 +115,10 @@ class AppointmentsModel(RowsTableModel):
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
             return self._text(item, column)
         if role == Qt.ItemDataRole.ToolTipRole:
-            parts = [item.type_label, item.title, item.location, item.interpreter and _("Dolmetschung")]
+            parts = [
+                item.type_label, item.title, item.location, "; ".join(item.person_names),
+                (item.interpreter_language or item.interpreter) and _("mit Dolmetschung"),
+            ]  # fmt: skip
             return " · ".join(p for p in parts if p)
         if role == ITEM_ROLE:
             return item
@@ -122,8 +126,6 @@ class AppointmentsModel(RowsTableModel):
             item.ends_at < self._now or item.status in INACTIVE_STATUSES
         ):
             # Past and cancelled appointments recede; the date and the status word say the same.
-            from PySide6.QtWidgets import QApplication
-
             return QApplication.palette().color(
                 QPalette.ColorGroup.Active, QPalette.ColorRole.PlaceholderText
             )
@@ -228,7 +230,7 @@ class AppointmentsPanel(_DialogOpener, QWidget):
         self.table.activated.connect(self._open_index)  # Enter, double-click (platform rule)
         self.table.selectionModel().currentRowChanged.connect(lambda *_a: self._update_state())
 
-        self.new_button = QPushButton(_("Neuer &Termin …"))
+        self.new_button = QPushButton(_("Neuer Termin …"))
         self.new_button.setAccessibleName(_("Neuen Termin anlegen"))
         self.new_button.clicked.connect(lambda _c=False: self.new_appointment())
         self.open_button = QPushButton(_("Öffnen"))

@@ -12,6 +12,7 @@ from datetime import date
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -137,19 +138,19 @@ class WorkplacePage(QWidget):
 
         # --- own cases by phase ---
         phase_box = QGroupBox(_("Meine Fälle nach Phase"))
-        phase_layout = QHBoxLayout(phase_box)
+        phase_layout = QGridLayout(phase_box)  # two columns: "Heute" beside it keeps room for its table
         self.phase_buttons: dict[str, QPushButton] = {}
-        for phase in ("open", *CASE_PHASES):
+        for n, phase in enumerate(("open", *CASE_PHASES)):
             button = QPushButton()
             button.clicked.connect(lambda _c=False, p=phase: self.phase_requested.emit(p))
-            phase_layout.addWidget(button)
+            phase_layout.addWidget(button, n // 2, n % 2)
             self.phase_buttons[phase] = button
-        phase_layout.addStretch(1)
+        phase_layout.setRowStretch(phase_layout.rowCount(), 1)
         self._set_phase_counts({})
 
         overview = QHBoxLayout()
-        overview.addWidget(today_box, 2)
-        overview.addWidget(phase_box, 3)
+        overview.addWidget(today_box, 1)
+        overview.addWidget(phase_box, 0)
 
         # --- reminders ---
         self.reminders_label = QLabel(_("&Erinnerungen und Wiedervorlagen:"))
