@@ -366,6 +366,8 @@ class InterpretersDialog(QDialog):
         self.close_button.setAccessibleName(_("Schließen"))
         self.close_buttons.rejected.connect(self.reject)
         plain_buttons(self.new_button, self.save_button, self.remove_button, self.close_button)
+        QWidget.setTabOrder(self.new_button, self.remove_button)  # Tab follows the buttons as they are shown
+        QWidget.setTabOrder(self.remove_button, self.save_button)
         layout = QVBoxLayout(self)
         layout.addWidget(splitter, 1)
         layout.addWidget(self.close_buttons)

@@ -263,7 +263,7 @@ class LocationsTab(_EditorTab):
         table_label.setBuddy(self.table)
         self.show_inactive = QCheckBox(_("Auch &deaktivierte anzeigen"))
         self.show_inactive.setAccessibleName(_("Auch deaktivierte Orte anzeigen"))
-        self.show_inactive.toggled.connect(lambda _on: self.reload(self.current_id()))
+        self.show_inactive.toggled.connect(lambda _on: self._inactive_toggled())
 
         box = QGroupBox(_("Ort"))
         left, right = QFormLayout(), QFormLayout()
@@ -305,6 +305,8 @@ class LocationsTab(_EditorTab):
         self.active_button = QPushButton(_("Dea&ktivieren"))
         self.active_button.setAccessibleName(_("Ort deaktivieren"))
         plain_buttons(self.new_button, self.save_button, self.active_button)
+        QWidget.setTabOrder(self.new_button, self.active_button)  # Tab follows the buttons as they are shown
+        QWidget.setTabOrder(self.active_button, self.save_button)
         buttons = QHBoxLayout()
         buttons.addWidget(self.new_button)
         buttons.addStretch(1)
@@ -327,6 +329,10 @@ class LocationsTab(_EditorTab):
 
     def first_input(self) -> QWidget:
         return self.inputs["name"]
+
+    def _inactive_toggled(self) -> None:
+        if self.resolve_unsaved():
+            self.reload(self.current_id())
 
     def reload(self, select_id: str | None = None) -> None:
         with self.ctx.read() as session:
@@ -479,6 +485,8 @@ class OfficeHoursTab(_EditorTab):
         self.delete_button = QPushButton(_("&Löschen"))
         self.delete_button.setAccessibleName(_("Sprechzeit löschen"))
         plain_buttons(self.new_button, self.save_button, self.delete_button)
+        QWidget.setTabOrder(self.new_button, self.delete_button)
+        QWidget.setTabOrder(self.delete_button, self.save_button)
         buttons = QHBoxLayout()
         buttons.addWidget(self.new_button)
         buttons.addStretch(1)

@@ -320,3 +320,30 @@ def test_dialogs_are_keyboard_reachable_and_named(qtbot, ctx, staff):
     finder = open_dialog(qtbot, SlotFinderDialog(ctx))
     finder.search()
     _check_accessible(finder)
+
+
+def _tab_chain(qtbot, start: QWidget, limit: int = 60) -> list[QWidget]:
+    from PySide6.QtWidgets import QApplication
+
+    start.setFocus(Qt.FocusReason.TabFocusReason)
+    chain = [start]
+    for _step in range(limit):
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        current = QApplication.focusWidget()
+        if current is start:
+            break
+        chain.append(current)
+    return chain
+
+
+def test_tab_reaches_every_control_in_reading_order(qtbot, ctx):
+    oh.save_interpreter(ctx, oh.InterpreterData("Kaya", "Elif", ["tr"]))
+    dialog = open_dialog(qtbot, InterpretersDialog(ctx))
+    dialog.activateWindow()
+    qtbot.waitUntil(dialog.isActiveWindow, timeout=2000)
+    chain = _tab_chain(qtbot, dialog.table)
+    assert set(_controls(dialog)) <= set(chain)
+    order = [dialog.table, dialog.show_paused, dialog.family_name, dialog.given_names, dialog.phone, dialog.email,
+             dialog.availability, dialog.active, dialog.languages.filter, dialog.languages.list, dialog.new_button,
+             dialog.remove_button, dialog.save_button, dialog.close_button]  # fmt: skip
+    assert [w for w in chain if w in order] == order
