@@ -130,6 +130,13 @@ def test_create_through_the_dialog_stores_participants_and_utc_times(qtbot, ctx,
     dialog.title.setText("Wohnungssuche")
     dialog.note.setPlainText("Mietvertrag mitbringen")
     assert dialog.dirty and dialog.windowTitle() == "Neuer Termin *"
+    # Each edit restarts the debounced check (the test calls the check itself instead of waiting).
+    assert dialog._check_timer.isSingleShot() and dialog._check_timer.interval() == 300
+    assert dialog._check_timer.isActive()
+    # Any person on file can take part (the "Person hinzufügen …" picker ends here).
+    guest = persons.create_person(ctx, {"family_name": "Nowak", "given_names": "Ewa"}).id
+    assert dialog.add_participant(guest) and dialog.participant_ids()[-1] == guest
+    dialog.participants.item(2).setCheckState(Qt.CheckState.Unchecked)  # and can be taken off again
     assert not dialog.invitation_button.isEnabled()
 
     assert dialog.save()
