@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from bidi.algorithm import get_display  # the pure-Python UAX #9 with mirroring (L4); the Rust one skips L4
+from reportlab.lib.abag import ABag
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import shapeStr
+from reportlab.pdfbase.ttfonts import shapeFragWord
 from reportlab.platypus import Flowable
 
 ARABIC_FONT = "NotoSansArabic"
@@ -60,7 +61,9 @@ def _logical(run: str) -> str:
 
 @lru_cache(maxsize=4096)
 def _shaped(logical: str, font: str, size: float):
-    shaped = shapeStr(logical, font, size)
+    # Discretionary ligatures off: Noto's "Muhammad" ligature adds vowel marks nobody typed.
+    word = [pdfmetrics.stringWidth(logical, font, size), (ABag(fontName=font, fontSize=size), logical)]
+    shaped = shapeFragWord(word, features=_FEATURES)[1][1]
     # The pen moves by the glyphs' advances (ZWNJ advances by 0 although its glyph has a width).
     data = getattr(shaped, "__shapeData__", None)  # plain str when shaping changed nothing
     if data is None:
@@ -68,8 +71,12 @@ def _shaped(logical: str, font: str, size: float):
     return shaped, sum(item.x_advance for item in data) * size / 1000
 
 
+_FEATURES = {"kern": True, "liga": True, "dlig": False}
 _NUMBER_RE = re.compile(r"[+\d][\d \-/.:]*\d")
-_ZWNJ, _ZWNJ_STAND_IN = "\u200c", "\u0620"  # U+0620 (Kashmiri yeh) does not occur in our texts
+_ZWNJ = "\u200c"
+# Rare Arabic-script letters (class AL, so the reordering treats them like the letters around them); the first
+# one that does not occur in the line stands in for ZWNJ.
+_STAND_INS = ("\u0620", "\u08a1", "\u08a2", "\u08a3", "\u08a4")
 _CONTROLS_RE = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")  # bidi marks, embeddings, isolates
 
 
@@ -81,9 +88,12 @@ def visual_runs(line: str, font: str, size: float, direction: str = "ltr") -> li
     # Numbers with inner spaces, hyphens or slashes ("0211 38424-0", "12/2026") stay one left-to-right unit;
     # ZWNJ (Persian: a break in the join without a space) would be dropped by get_display, so it travels
     # through the reordering as a stand-in letter the texts do not use and is put back before shaping.
-    prepared = _NUMBER_RE.sub(lambda m: f"\u202a{m[0]}\u202c", line.replace(_ZWNJ, _ZWNJ_STAND_IN))
+    stand_in = next((c for c in _STAND_INS if c not in line), None) if _ZWNJ in line else None
+    prepared = line.replace(_ZWNJ, stand_in) if stand_in else line
+    prepared = _NUMBER_RE.sub(lambda m: f"\u202a{m[0]}\u202c", prepared)
     visual = _CONTROLS_RE.sub("", get_display(prepared, base_dir="R" if direction == "rtl" else "L"))
-    visual = visual.replace(_ZWNJ_STAND_IN, _ZWNJ)
+    if stand_in:
+        visual = visual.replace(stand_in, _ZWNJ)
     arabic_font = arabic_font_for(font)
     runs: list[Run] = []
     for index, piece in enumerate(_RUN_RE.split(visual)):
@@ -151,8 +161,9 @@ class BidiParagraph(Flowable):
     """A plain-text paragraph that may contain right-to-left script; right-aligned when ``direction`` is rtl."""
 
     def __init__(self, text: str, font: str, size: float, leading: float, *, direction: str = "ltr",
-                 space_after: float = 0.0, lines: list[str] | None = None) -> None:
+                 space_after: float = 0.0, lines: list[str] | None = None, color=None) -> None:
         super().__init__()
+        self.color = color
         self.text, self.font, self.size, self.leading = text, font, size, leading
         self.direction = direction
         self.spaceAfter = space_after
@@ -174,13 +185,15 @@ class BidiParagraph(Flowable):
             return [] if fit <= 0 else [self]
         make = lambda lines, after: BidiParagraph(  # noqa: E731
             " ".join(lines), self.font, self.size, self.leading, direction=self.direction,
-            space_after=after, lines=lines,
+            space_after=after, lines=lines, color=self.color,
         )
         return [make(self._lines[:fit], 0.0), make(self._lines[fit:], self.spaceAfter)]
 
     def draw(self):
         ascent, _ = pdfmetrics.getAscentDescent(self.font, self.size)
         baseline = self.height - ascent  # as ReportLab's Paragraph: first baseline one ascent below the top
+        if self.color is not None:
+            self.canv.setFillColor(self.color)
         for line in self._lines or []:
             draw_line(self.canv, 0, baseline, line, self.font, self.size, self.direction,
                       align="right" if self.direction == "rtl" else "left", width=self.width)

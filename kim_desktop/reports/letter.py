@@ -253,7 +253,7 @@ def paragraph(text: str, style: ParagraphStyle, direction: str = "ltr"):
     if direction == "rtl" or has_rtl(text):
         return BidiParagraph(
             str(text), style.fontName, style.fontSize, style.leading, direction=direction,
-            space_after=style.spaceAfter,
+            space_after=style.spaceAfter, color=style.textColor,
         )
     return Paragraph(markup(text), style)
 
@@ -322,14 +322,17 @@ def _draw_letterhead(canv, profile: OfficeProfile, geo: DinGeometry) -> None:
     top = geo.letterhead_top
     ascent, _ = pdfmetrics.getAscentDescent(FONT_BOLD, 13)
     baseline = y_pt(top) - ascent
-    # A long organisation name wraps onto a second line rather than being cut off.
-    names = wrap_line(_clean(profile.organisation), width, 13, FONT_BOLD)
+    # A long organisation name wraps onto a second line (13 pt) or three lines (11 pt) rather than being cut.
+    size = 13.0
+    names = wrap_line(_clean(profile.organisation), width, size, FONT_BOLD)
     if len(names) > 2:
-        names = [names[0], _with_ellipsis(" ".join(names[1:]), width, 13, FONT_BOLD)]
-        names[1] = fit_single_line(names[1], width, 13, FONT_BOLD)
+        size = 11.0
+        names = wrap_line(_clean(profile.organisation), width, size, FONT_BOLD)
+        if len(names) > 3:
+            names = names[:2] + [_with_ellipsis(" ".join(names[2:]), width, size, FONT_BOLD)]
     for name in names:
-        draw_text(canv, x, baseline, name, FONT_BOLD, 13)
-        baseline -= 15
+        draw_text(canv, x, baseline, name, FONT_BOLD, size)
+        baseline -= size + 2
     if profile.unit:
         draw_text(canv, x, baseline + 2, fit_single_line(profile.unit, width, 10), FONT, 10)
     if profile.logo:
@@ -366,19 +369,18 @@ def _draw_address_field(canv, letter: Letter, geo: DinGeometry) -> None:
     max_width = mm_to_pt(geo.address_text_width)
 
     # Zusatz- und Vermerkzone: Rücksendeangabe on top of the Vermerke, block filled from the bottom up.
-    zone = ([letter.return_address] if _clean(letter.return_address) else []) + [
-        n for n in letter.notes if _clean(n)
-    ]
+    zone: list[tuple[str, float]] = []
+    if _clean(letter.return_address):
+        zone.extend(_return_address_lines(letter.return_address, max_width, geo.vermerk_font_size))
+    zone.extend((fit_single_line(n, max_width, geo.vermerk_font_size), geo.vermerk_font_size)
+                for n in letter.notes if _clean(n))  # fmt: skip
     zone = zone[-geo.vermerk_lines :]
-    size = geo.vermerk_font_size
-    _, descent = pdfmetrics.getAscentDescent(FONT, size)
     line_pt = mm_to_pt(geo.vermerk_line_height)
     first_slot = geo.vermerk_lines - len(zone)
-    for i, text in enumerate(zone):
-        slot = first_slot + i
-        bottom_of_slot = y_pt(geo.vermerk_top) - (slot + 1) * line_pt
-        canv.setFont(FONT, size)
-        draw_text(canv, x, bottom_of_slot - descent, fit_single_line(text, max_width, size), FONT, size)
+    for i, (text, size) in enumerate(zone):
+        _, descent = pdfmetrics.getAscentDescent(FONT, size)
+        bottom_of_slot = y_pt(geo.vermerk_top) - (first_slot + i + 1) * line_pt
+        draw_text(canv, x, bottom_of_slot - descent, text, FONT, size)
 
     # Anschriftzone
     lines, size = fit_address(letter.recipient_lines, geo)
@@ -388,6 +390,25 @@ def _draw_address_field(canv, letter: Letter, geo: DinGeometry) -> None:
     for line in lines:
         draw_text(canv, x, baseline, line, FONT, size)
         baseline -= geo.address_leading
+
+
+RETURN_ADDRESS_MIN_SIZE = 6.0
+
+
+def _return_address_lines(text: str, max_width: float, size: float) -> list[tuple[str, float]]:
+    """The Rücksendeangabe: one line, shrunk down to 6 pt if needed; else two lines split after a comma, so
+    that street, postcode and town are never cut off."""
+    text = _clean(text)
+    for candidate in (size, size - 1, RETURN_ADDRESS_MIN_SIZE):
+        if text_width(text, candidate) <= max_width:
+            return [(text, candidate)]
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    size = RETURN_ADDRESS_MIN_SIZE
+    for cut in range(len(parts) - 1, 0, -1):
+        first, second = ", ".join(parts[:cut]), ", ".join(parts[cut:])
+        if text_width(second, size) <= max_width:
+            return [(fit_single_line(first, max_width, size), size), (second, size)]
+    return [(line, size) for line in wrap_line(text, max_width, size)[:2]]
 
 
 def _draw_info_block(canv, rows, geo: DinGeometry) -> None:
@@ -412,15 +433,27 @@ def _draw_footer(canv, profile: OfficeProfile, geo: DinGeometry) -> None:
     ]
     col_width = mm_to_pt(geo.body_width) / 3
     canv.saveState()
-    canv.setFont(FONT, FOOTER_SIZE)
     canv.setFillColor(colors.dimgrey)
     for c, column in enumerate(columns):
         x = x_pt(geo.body_left) + c * col_width
         baseline = y_pt(geo.footer_baseline)
-        for text in [t for t in column if _clean(t)][:4]:
-            draw_text(canv, x, baseline, fit_single_line(text, col_width - 6, FOOTER_SIZE), FONT, FOOTER_SIZE)
+        for line in _footer_lines([t for t in column if _clean(t)], col_width - 6):
+            draw_text(canv, x, baseline, line, FONT, FOOTER_SIZE)
             baseline -= FOOTER_LEADING
     canv.restoreState()
+
+
+FOOTER_LINES = 4
+
+
+def _footer_lines(entries: list[str], width: float) -> list[str]:
+    """Footer entries wrapped to the column width, at most four lines; only the very last one may be cut."""
+    lines: list[str] = []
+    for entry in entries:
+        lines.extend(wrap_line(_clean(entry), width, FOOTER_SIZE))
+    if len(lines) > FOOTER_LINES:
+        lines = lines[: FOOTER_LINES - 1] + [_with_ellipsis(" ".join(lines[FOOTER_LINES - 1 :]), width, FOOTER_SIZE)]
+    return lines
 
 
 # --- page numbering ("Seite x von y") -------------------------------------------------------------
@@ -572,10 +605,10 @@ def _letter_part(styles, subject, salutation, body, closing, signature, directio
         part.append(paragraph(subject, styles["subject"], direction))
     if _clean(salutation):
         part.append(paragraph(salutation, styles["body"], direction))
-    for text in body:
-        if str(text).strip():
-            part.append(paragraph(text, styles["body"], direction))
-    tail = []
+    paragraphs = [paragraph(text, styles["body"], direction) for text in body if str(text).strip()]
+    # The closing never stands alone on a page: the last paragraph goes with it.
+    tail = paragraphs[-1:]
+    part.extend(paragraphs[:-1])
     if _clean(closing):
         tail.append(paragraph(closing, styles["closing"], direction))
     if _clean(signature):
