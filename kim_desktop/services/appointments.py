@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
-import holidays
 from sqlalchemy import func, select
 
 from ..db.models import (
@@ -57,6 +56,8 @@ def status_labels() -> dict[str, str]:
 
 @lru_cache(maxsize=64)
 def _nrw_holidays(year: int) -> dict[date, str]:
+    import holidays  # imported on first use: it costs ~0.5 s and the window should appear first
+
     return dict(holidays.Germany(subdiv="NW", years=year, language="de"))
 
 
@@ -91,6 +92,7 @@ class AppointmentData:
     title: str | None = None
     note: str | None = None
     status: str = "planned"
+    version: int | None = None  # the stored row version when loaded (for optimistic locking)
 
 
 @dataclass(frozen=True)
@@ -198,7 +200,9 @@ def validate(session, data: AppointmentData) -> dict[str, str]:
 
 def _overlapping(session, column, value, start: datetime, end: datetime, exclude_id: str | None):
     # The index (column, starts_at) is used with a bounded range: no appointment is longer than MAX_DURATION.
-    stmt = select(Appointment.id, Appointment.starts_at, Appointment.ends_at, Appointment.type).where(
+    stmt = select(
+        Appointment.id, Appointment.starts_at, Appointment.ends_at, Appointment.type, Appointment.busy_only
+    ).where(
         column == value,
         Appointment.starts_at > start - MAX_DURATION,
         Appointment.starts_at < end,
@@ -227,10 +231,11 @@ def check(session, data: AppointmentData, *, exclude_id: str | None = None) -> C
             if location is not None and location.kind == "room":  # a building holds many; a room holds one
                 targets.append(("room", Appointment.location_id, data.location_id))
         for kind, column, value in targets:
-            for other_id, other_start, other_end, other_type in _overlapping(session, column, value, start, end, exclude_id):
-                result.conflicts.append(
-                    Conflict(kind, other_id, local_time(other_start), local_time(other_end), labels.get(other_type, other_type))
-                )
+            for other_id, other_start, other_end, other_type, busy in _overlapping(
+                session, column, value, start, end, exclude_id
+            ):
+                label = _("Belegt (importiert)") if busy else labels.get(other_type, other_type)
+                result.conflicts.append(Conflict(kind, other_id, local_time(other_start), local_time(other_end), label))
     local_start = local_time(start)
     holiday = holiday_name(local_start.date())
     if holiday:
@@ -246,8 +251,11 @@ def check(session, data: AppointmentData, *, exclude_id: str | None = None) -> C
             Warning("night", _("Der Termin liegt außerhalb der üblichen Zeiten (6 bis 22 Uhr). Bitte die Uhrzeit prüfen."))
         )
     if data.interpreter_id and data.interpreter_language:
+        from .office_hours import normalize_language
+
         interpreter = session.get(Interpreter, data.interpreter_id)
-        if interpreter is not None and data.interpreter_language not in (interpreter.languages or []):
+        spoken = {normalize_language(code) for code in (interpreter.languages or [])} if interpreter else set()
+        if interpreter is not None and normalize_language(data.interpreter_language) not in spoken:
             result.warnings.append(
                 Warning("language", _("Die dolmetschende Person hat diese Sprache nicht im Profil."))
             )
@@ -303,7 +311,8 @@ def _guard(session, data: AppointmentData, exclude_id: str | None, keep_conflict
     return result
 
 
-def _case_person(session, case_id: str | None) -> str | None:
+def case_person_id(session, case_id: str | None) -> str | None:
+    """The person whose case it is (the default participant of a case's appointment)."""
     if case_id is None:
         return None
     return session.scalar(select(Case.person_id).where(Case.id == case_id))
@@ -314,7 +323,7 @@ def create_appointment(ctx: ServiceContext, data: AppointmentData, *, keep_confl
     data = _clean(data)
     with ctx.write() as session:
         if not data.person_ids:
-            person_id = _case_person(session, data.case_id)
+            person_id = case_person_id(session, data.case_id)
             data.person_ids = [person_id] if person_id else []
         result = _guard(session, data, None, keep_conflicts)
         row = Appointment()
@@ -353,7 +362,7 @@ def data_of(session, appointment_id: str) -> AppointmentData:
         ends_at=local_time(row.ends_at).replace(tzinfo=None), case_id=row.case_id,
         person_ids=participants(session, row.id), location_id=row.location_id, case_manager_id=row.case_manager_id,
         interpreter_id=row.interpreter_id, interpreter_language=row.interpreter_language, title=row.title,
-        note=row.note, status=row.status,
+        note=row.note, status=row.status, version=row.version,
     )  # fmt: skip
 
 
@@ -411,6 +420,8 @@ def set_status(ctx: ServiceContext, appointment_id: str, status: str) -> str | N
         raise UserError(_("Unbekannter Status."))
     with ctx.write() as session:
         row = _load(session, appointment_id)
+        if row.status == status:  # nothing changes: no write, no audit entry (the journal text is still offered)
+            return journal_text(session, row) if status == "held" else None
         row.status = status
         audit.record(
             session, "update", entity_type="appointment", entity_id=row.id, case_id=row.case_id,

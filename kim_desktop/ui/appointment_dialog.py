@@ -575,7 +575,7 @@ class AppointmentDialog(QDialog):
         self._select(self.status, "planned")
         with self.ctx.read() as session:
             if self.person_id is None and self.case_id is not None:
-                self.person_id = appointments._case_person(session, self.case_id)
+                self.person_id = appointments.case_person_id(session, self.case_id)
             self._fill_participants(session, [self.person_id] if self.person_id else [])
         self._update_weekday()
         self._update_duration_buttons()
@@ -589,7 +589,7 @@ class AppointmentDialog(QDialog):
                 item = self._stored_item(session, data)
                 self.case_id = data.case_id
                 if self.person_id is None and data.case_id:
-                    self.person_id = appointments._case_person(session, data.case_id)
+                    self.person_id = appointments.case_person_id(session, data.case_id)
                 self._fill_participants(session, data.person_ids)
                 if data.type not in [self.type.itemData(i) for i in range(self.type.count())]:
                     from ..services.codes import code_labels

@@ -277,7 +277,7 @@ class AppointmentsPanel(_DialogOpener, QWidget):
                     session, FIRST_DAY, LAST_DAY, person_id=self.person_id if not self.case_id else None,
                     case_id=self.case_id,
                 )  # fmt: skip
-                person_id = self.person_id or appointments._case_person(session, self.case_id)
+                person_id = self.person_id or appointments.case_person_id(session, self.case_id)
                 no_shows = appointments.no_show_count(session, person_id) if person_id else 0
         items.sort(key=lambda i: (i.starts_at, i.id), reverse=True)
         self.model.set_items(items)

@@ -214,7 +214,7 @@ def test_workplace_counts_cases_by_phase(qtbot, ctx, office):
     with qtbot.waitSignal(page.phase_requested, timeout=2000) as blocker:
         page.phase_buttons["planning"].click()
     assert blocker.args == ["planning"]
-    assert page.appointments_label.text() == "Termine folgen mit dem Kalender."
+    assert page.today.table.empty_text == "Heute keine Termine."
 
 
 def test_workplace_without_anything_due(qtbot, ctx):
