@@ -71,12 +71,21 @@ def render_page(page: pdfium.PdfPage, scale: float) -> QImage:
 # --- the preview -----------------------------------------------------------------------------------------
 
 
-class _PageView(QWidget):
-    """One page; rendered when it is first painted at the current size, so long documents stay cheap."""
+def render_pdf_page(pdf: bytes, index: int, scale: float) -> QImage:
+    """Page ``index`` (0-based) of ``pdf`` at ``scale`` pixels per point; PDFium holds the file only meanwhile."""
+    document = open_pdf(pdf)
+    try:
+        return render_page(document[index], scale)
+    finally:
+        document.close()
 
-    def __init__(self, preview: PdfPreview, index: int, size_pt: tuple[float, float]) -> None:
+
+class _PageView(QWidget):
+    """One page of one PDF; rendered when it is first painted at the current size (long documents stay cheap)."""
+
+    def __init__(self, pdf: bytes, index: int, size_pt: tuple[float, float]) -> None:
         super().__init__()
-        self._preview, self.index, self.size_pt = preview, index, size_pt
+        self._pdf, self.index, self.size_pt = pdf, index, size_pt
         self._image: QImage | None = None
         self._scale = 1.0
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
@@ -91,13 +100,16 @@ class _PageView(QWidget):
     def image(self) -> QImage:
         ratio = self.devicePixelRatioF()
         if self._image is None or self._image.devicePixelRatio() != ratio:
-            self._image = self._preview.render(self.index, self._scale * ratio)
+            self._image = render_pdf_page(self._pdf, self.index, self._scale * ratio)
             self._image.setDevicePixelRatio(ratio)
         return self._image
 
     def paintEvent(self, _event) -> None:  # noqa: N802 (Qt API)
         painter = QPainter(self)
-        painter.drawImage(QRectF(self.rect()), self.image())
+        try:
+            painter.drawImage(QRectF(self.rect()), self.image())
+        except (UserError, pdfium.PdfiumError):  # a page PDFium cannot draw stays blank, the others show
+            painter.fillRect(self.rect(), QColor("white"))
         painter.setPen(QColor("#808080"))
         painter.drawRect(self.rect().adjusted(0, 0, -1, -1))
         painter.end()
@@ -121,7 +133,6 @@ class PdfPreview(QWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self._pdf: bytes | None = None  # PDFium opens it only while rendering: no handle stays open
         self._pages: list[_PageView] = []
         self._fit = True
         self._percent = 100.0
@@ -240,9 +251,8 @@ class PdfPreview(QWidget):
             sizes = [tuple(document[index].get_size()) for index in range(len(document))]
         finally:
             document.close()
-        self._pdf = pdf
         for index, size in enumerate(sizes):
-            page = _PageView(self, index, size)
+            page = _PageView(pdf, index, size)
             self._pages.append(page)
             self._column.addWidget(page)
         self.message_label.clear()
@@ -263,18 +273,10 @@ class PdfPreview(QWidget):
     def _clear_pages(self) -> None:
         for page in self._pages:
             self._column.removeWidget(page)
+            page.hide()  # never painted again before Qt deletes it
             page.deleteLater()
         self._pages = []
         self._current = 0
-        self._pdf = None
-
-    def render(self, index: int, scale: float) -> QImage:
-        """Page ``index`` (0-based) at ``scale`` device pixels per point."""
-        document = open_pdf(self._pdf or b"")
-        try:
-            return render_page(document[index], scale)
-        finally:
-            document.close()
 
     def page_count(self) -> int:
         return len(self._pages)
@@ -497,9 +499,12 @@ def ask_printer(parent, pdf: bytes, *, title: str = "", current_page: int | None
     dialog.setMinMax(1, max(1, count))
     dialog.setFromTo(1, max(1, count))
     option = QAbstractPrintDialog.PrintDialogOption
-    dialog.setOption(option.PrintPageRange, True)
-    dialog.setOption(option.PrintCollateCopies, True)
-    dialog.setOption(option.PrintCurrentPage, bool(current_page))
+    options = (
+        option.PrintToFile | option.PrintPageRange | option.PrintCollateCopies | option.PrintShowPageSize
+    )
+    if current_page:
+        options |= option.PrintCurrentPage
+    dialog.setOptions(options)  # no "Selection": a document has none
     return printer if dialog.exec() == QPrintDialog.DialogCode.Accepted else None
 
 

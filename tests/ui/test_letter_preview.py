@@ -308,7 +308,9 @@ def test_paint_pdf_prints_every_page_at_true_size(qtbot, ctx, demo_case, tmp_pat
     reader = PdfReader(out)
     assert len(reader.pages) == pages
     box = reader.pages[0].mediabox
-    assert float(box.width) == pytest.approx(595.3, abs=1.5) and float(box.height) == pytest.approx(841.9, abs=1.5)
+    assert float(box.width) == pytest.approx(595.3, abs=1.5) and float(box.height) == pytest.approx(
+        841.9, abs=1.5
+    )
 
     two_copies = tmp_path / "zwei.pdf"
     assert paint_pdf(pdf, pdf_printer(two_copies), [0], copies=2) == 2
@@ -417,7 +419,14 @@ def test_documents_section_lists_the_letter_made_and_opens_it(
 
 def test_viewer_saves_a_copy_and_logs_it(qtbot, ctx, tmp_path, ui):
     person = persons.create_person(
-        ctx, {"family_name": "Nowak", "given_names": "Ewa", "street": "Weg 1", "postcode": "48249", "city": "Dülmen"}
+        ctx,
+        {
+            "family_name": "Nowak",
+            "given_names": "Ewa",
+            "street": "Weg 1",
+            "postcode": "48249",
+            "city": "Dülmen",
+        },
     )
     made = letters.make_letter(ctx, "certificate", person_id=person.id)
     from kim_desktop.ui.documents_panel import DocumentsPanel
@@ -443,9 +452,71 @@ def test_viewer_saves_a_copy_and_logs_it(qtbot, ctx, tmp_path, ui):
     viewer.reject()
 
 
+def test_printing_a_copy_through_the_print_dialog(qtbot, ctx, tmp_path, ui):
+    """The real print dialog (Qt's own; here only "Print to File (PDF)"): range and copies reach the paper."""
+    from PySide6.QtPrintSupport import QPrintDialog
+    from PySide6.QtWidgets import QLineEdit, QRadioButton, QSpinBox
+
+    from kim_desktop.ui.documents_panel import DocumentsPanel
+
+    person = persons.create_person(
+        ctx,
+        {
+            "family_name": "Nowak",
+            "given_names": "Ewa",
+            "street": "Weg 1",
+            "postcode": "48249",
+            "city": "Dülmen",
+        },
+    )
+    made = letters.make_letter(ctx, "privacy", person_id=person.id)
+    pages = page_count(made.pdf)
+    assert pages >= 2
+    panel = DocumentsPanel("Dokumente")
+    qtbot.addWidget(panel)
+    panel.set_context(ctx)
+    panel.load(person_id=person.id)
+    viewer = panel.open_selected()
+    out = tmp_path / "papier.pdf"
+    seen = {}
+
+    def answer(dialog):
+        assert isinstance(dialog, QPrintDialog)
+        seen["range"] = (
+            dialog.findChild(QSpinBox, "from").maximum(),
+            dialog.findChild(QSpinBox, "to").value(),
+        )
+        dialog.findChild(QLineEdit, "filename").setText(str(out))
+        dialog.findChild(QRadioButton, "printRange").setChecked(True)
+        dialog.findChild(QSpinBox, "from").setValue(2)
+        dialog.findChild(QSpinBox, "to").setValue(2)
+        dialog.findChild(QSpinBox, "copies").setValue(3)
+        dialog.accept()
+
+    record = ui.on_modal(qtbot, answer)
+    assert viewer.print_document()
+    assert record["error"] is None, record["error"]
+    assert seen == {"range": (pages, pages)}  # the dialog knows the document's pages
+    assert len(PdfReader(out).pages) == 3  # page 2, three copies
+    with ctx.read() as session:
+        printed = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "print", AuditEvent.entity_id == made.document_id)
+        ).all()
+    assert [e.detail.get("template") for e in printed] == ["privacy", None]  # made, then ...
+    assert printed[1].detail == {"copy": True}  # ... a copy from the archive
+    viewer.reject()
+
+
 def test_a_tampered_document_is_reported_not_shown(qtbot, ctx, tmp_path, ui):
     person = persons.create_person(
-        ctx, {"family_name": "Nowak", "given_names": "Ewa", "street": "Weg 1", "postcode": "48249", "city": "Dülmen"}
+        ctx,
+        {
+            "family_name": "Nowak",
+            "given_names": "Ewa",
+            "street": "Weg 1",
+            "postcode": "48249",
+            "city": "Dülmen",
+        },
     )
     made = letters.make_letter(ctx, "privacy", person_id=person.id)
     middle = len(made.pdf) // 2
