@@ -280,6 +280,8 @@ class MonthCell:
     entries: list = field(default_factory=list)  # (item, QRectF)
     more: int = 0
     more_rect: QRectF | None = None
+    number: str = ""
+    holiday_below: list = field(default_factory=list)  # the holiday's name in lines under the number
 
 
 @dataclass
@@ -540,12 +542,18 @@ class CalendarView(QWidget):
         if self._mode == "week" and day.weekday() >= 5:
             day = day - timedelta(days=day.weekday() - 4)  # the work week shows Friday for a weekend day
         self._day = day
+        item = self.current_item()
+        if self._mode == "month" and item is not None and item.starts_at.date() != day:
+            self._focus_id = (
+                None  # the month's cursor is a day: an appointment of another day loses the focus
+            )
         first, last = period_for(self._mode, day)
         if force or not self._loaded or (first, last) != (self._first, self._last):
             self.set_period(first, last)
         else:
             self._cursor_to_day()
             self._relayout()
+            self._emit_current()
             self._announce()
 
     def set_period(self, first: date, last: date) -> None:
@@ -786,14 +794,22 @@ class CalendarView(QWidget):
         for item in self._items:
             by_day.setdefault(item.starts_at.date(), []).append(item)
         entry_h = line + 3
-        fit = max(0, int((height - line - 8) // entry_h))
+        bold = QFont(self.font())
+        bold.setBold(True)
         for index in range(MONTH_WEEKS * 7):
             day = self._first + timedelta(days=index)
             rect = QRectF((index % 7) * width, header + (index // 7) * height, width, height)
             items = by_day.get(day, [])
             cell = MonthCell(day, rect, self._holidays.get(day, ""), day.month == self._day.month, items)
-            shown = len(items) if len(items) <= fit else max(0, fit - 1)
+            cell.number = str(day.day) if day.day != 1 else format_date(day, "d. MMM")
             top = rect.top() + line + 6
+            if cell.holiday:  # beside the number if it fits there, else in (up to two) lines below it
+                beside = width - QFontMetrics(bold).horizontalAdvance(cell.number) - 20
+                if self.fontMetrics().horizontalAdvance(cell.holiday) > beside:
+                    cell.holiday_below = wrap_lines(cell.holiday, self.font(), width - 10, 2)
+                    top += len(cell.holiday_below) * line
+            fit = max(0, int((rect.bottom() - top - 2) // entry_h))
+            shown = len(items) if len(items) <= fit else max(0, fit - 1)
             for n, item in enumerate(items[:shown]):
                 cell.entries.append(
                     (item, QRectF(rect.left() + 3, top + n * entry_h, width - 6, entry_h - 1))
@@ -1410,7 +1426,7 @@ class CalendarView(QWidget):
                 p.fillRect(head, QColor(TODAY_FILL))
             p.setPen(text_colour)
             p.setFont(bold if column.day == today or column.manager_id is not None else self.font())
-            title = column.title or self._day_title(column.day, head.width() - 8)
+            title = column.title or self._day_title(column.day, head.width() - 8, p.fontMetrics())
             area = head.adjusted(4, 5, -4, 0)
             p.drawText(area, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
                        p.fontMetrics().elidedText(title, Qt.TextElideMode.ElideRight, int(area.width())))  # fmt: skip
@@ -1482,8 +1498,7 @@ class CalendarView(QWidget):
         self._paint_focus(p)
         p.restore()
 
-    def _day_title(self, day: date, width: float) -> str:
-        fm = self.fontMetrics()
+    def _day_title(self, day: date, width: float, fm: QFontMetrics) -> str:
         for pattern in ("EEEE, d.M.", "EEE d.M.", "d.M."):
             text = format_date(day, pattern)
             if fm.horizontalAdvance(text) <= width:
@@ -1669,7 +1684,7 @@ class CalendarView(QWidget):
             p.setPen(self._pen(self._grid_colour()))
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.drawRect(rect)
-            number = str(cell.day.day) if cell.day.day != 1 else format_date(cell.day, "d. MMM")
+            number = cell.number
             p.setFont(bold if cell.in_month else self.font())
             number_w = p.fontMetrics().horizontalAdvance(number) + 10
             number_rect = QRectF(rect.left() + 3, rect.top() + 3, number_w, line + 2)
@@ -1681,7 +1696,13 @@ class CalendarView(QWidget):
             else:
                 p.setPen(text_colour if cell.in_month else QColor(OUTSIDE_MONTH_TEXT))
             p.drawText(number_rect, Qt.AlignmentFlag.AlignCenter, number)
-            if cell.holiday:
+            if cell.holiday_below:
+                p.setFont(small)
+                p.setPen(QColor(HOLIDAY_TEXT))
+                for n, text in enumerate(cell.holiday_below):
+                    p.drawText(QRectF(rect.left() + 5, number_rect.bottom() + 1 + n * line, rect.width() - 10, line),
+                               Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)  # fmt: skip
+            elif cell.holiday:
                 p.setFont(small)
                 p.setPen(QColor(HOLIDAY_TEXT))
                 space = rect.width() - number_w - 10
