@@ -8,7 +8,6 @@ PDF) and logged as a ``print`` access.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from dataclasses import dataclass
 from datetime import date
@@ -26,7 +25,6 @@ from ..db.models import (
     Person,
     Provider,
     Referral,
-    Setting,
 )
 from ..errors import NotFoundError, UserError
 from ..i18n import _, format_date
@@ -124,20 +122,10 @@ def address_lines(person: Person) -> list[str]:
 
 
 def office_profile(session) -> dict[str, str]:
-    row = session.get(Setting, "office_profile")
-    stored = row.value if row is not None and isinstance(row.value, dict) else {}
-    defaults = {
-        "organisation": LETTER_TEXTS["de"]["organisation"],
-        "unit": "",
-        "street": "",
-        "postcode": "",
-        "city": "",
-        "phone": "",
-        "email": "",
-        "office_hours": "",
-        "dpo_contact": LETTER_TEXTS["de"]["dpo"],
-    }
-    return {key: str(stored.get(key) or value) for key, value in defaults.items()}
+    """The office profile (organisation, address, contact, DPO) as the settings store it."""
+    from .office import load_profile
+
+    return load_profile(session)
 
 
 def _person_context(person: Person) -> dict[str, Any]:
@@ -267,7 +255,8 @@ def make_letter(
     ``language`` other than ``de`` makes a bilingual letter (client letters only): the German letter, which
     stays the binding text, followed by the translation from the template of that language.
     """
-    from ..reports.letter import Letter, OfficeProfile, Translation, render_letter
+    from ..reports.letter import Letter, Translation, render_letter
+    from .office import letterhead
 
     check_language(key, language)
     with ctx.write() as session:
@@ -326,14 +315,7 @@ def make_letter(
             signature=ctx.actor.display_name,
             translation=translation,
         )
-        pdf = render_letter(
-            letter,
-            OfficeProfile(
-                organisation=profile["organisation"], unit=profile["unit"], street=profile["street"],
-                postcode=profile["postcode"], city=profile["city"], phone=profile["phone"], email=profile["email"],
-                office_hours=profile["office_hours"], dpo_contact=profile["dpo_contact"], logo=office_logo(session),
-            ),
-        )  # fmt: skip
+        pdf = render_letter(letter, letterhead(session))
         title = template.title
         if translated is not None:
             title = f"{title} (Deutsch/{letter_languages.texts(language)['language_name']})"
@@ -363,20 +345,10 @@ def make_letter(
         return MadeLetter(pdf, document_id, title)
 
 
-def office_logo(session) -> bytes | None:
-    """The office's logo as stored by the settings (PNG bytes, validated and scaled there), or None."""
-    row = session.get(Setting, "office_logo")
-    if row is None or not isinstance(row.value, dict) or not row.value.get("png"):
-        return None
-    try:
-        return base64.b64decode(row.value["png"], validate=True)
-    except (ValueError, TypeError):
-        return None
-
-
 def _letter_form(session) -> str:
-    row = session.get(Setting, "letter_form")
-    return "A" if row is not None and row.value == "A" else "B"
+    from .office import letter_form
+
+    return letter_form(session)
 
 
 def archived_documents(session, *, person_id: str | None = None, case_id: str | None = None) -> list[Document]:
