@@ -8,6 +8,7 @@ Real SQLite file, real services, real widgets offscreen. "Now" is fixed to Thurs
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
@@ -185,6 +186,12 @@ def test_month_view_marks_holidays(qtbot, ctx, office):
     assert "Feiertag: Erster Weihnachtstag" in view.accessibleDescription()
     qtbot.keyClick(view, Qt.Key.Key_Left)
     assert "1 Termin" in view.accessibleDescription() and "Haidari, Zahra" in view.accessibleDescription()
+    view.set_current(christmas_eve)
+    view.set_date(date(2026, 12, 10))  # another day of the same month: the appointment loses the focus
+    assert view.current_item() is None and view.accessibleDescription().startswith(
+        "Donnerstag, 10. Dezember 2026"
+    )
+    view.set_date(date(2026, 12, 24))
     qtbot.keyClick(view, Qt.Key.Key_Return)  # Enter opens the day
     assert view.mode == "day" and view.period == (date(2026, 12, 24), date(2026, 12, 24))
     assert page.mode_buttons["day"].isChecked()
@@ -504,3 +511,107 @@ def test_type_colours_keep_the_text_readable():
     fill, text, _accent = block_colours(Item("beratung", busy_only=True))
     assert contrast_ratio(fill, text) >= 4.5
     assert len({QColor(c).name() for c in TYPE_COLOURS.values()}) == len(TYPE_COLOURS)
+
+
+def test_the_page_opens_the_appointment_dialog_when_it_is_there(qtbot, page, ctx, office, ui):
+    pytest.importorskip("kim_desktop.ui.appointment_dialog")
+    appointment_id = add(ctx, office, THURSDAY)
+    page.use_dialog = True
+    page.view.reload()
+    seen = []
+
+    def close(dialog) -> None:
+        seen.append((type(dialog).__name__, dialog.appointment_id))
+        dialog.reject()
+
+    def is_appointment_dialog(dialog) -> bool:
+        return type(dialog).__name__ == "AppointmentDialog"
+
+    record = ui.when_modal(qtbot, is_appointment_dialog, close)
+    page.open_appointment(appointment_id)
+    assert record["error"] is None
+    record = ui.when_modal(qtbot, is_appointment_dialog, close)
+    page.new_appointment(datetime(2026, 12, 3, 11, 0))
+    assert record["error"] is None
+    assert seen == [("AppointmentDialog", appointment_id), ("AppointmentDialog", None)]
+    assert set(page.view.item_rects()) == {appointment_id}  # reloaded, nothing changed
+
+
+SCALED_CALENDAR_SCRIPT = r'''
+"""Run in a separate process: QT_SCALE_FACTOR must be set before the QApplication exists."""
+import json
+import sys
+from datetime import date, datetime
+
+from PySide6.QtWidgets import QAbstractButton, QApplication, QComboBox
+
+from kim_desktop.db.engine import open_database
+from kim_desktop.services.context import Actor, ServiceContext
+from kim_desktop.services.localtime import OFFICE_TIMEZONE
+from kim_desktop.ui.calendar_page import CalendarPage
+
+db_path, png_prefix, width, height = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+app = QApplication([sys.argv[0]])
+database = open_database(db_path)
+page = CalendarPage(ServiceContext(database, Actor.local()))
+page.use_dialog = False
+page.view.now = lambda: datetime(2026, 12, 3, 8, 0, tzinfo=OFFICE_TIMEZONE)
+page.resize(width, height)
+page.show()
+page.view.set_date(date(2026, 12, 3))
+page.view.scroll_to_minute(7 * 60)
+result = {"device_pixel_ratio": page.devicePixelRatio(), "page": [page.width(), page.height()],
+          "minimum": [page.minimumSizeHint().width(), page.minimumSizeHint().height()], "clipped": []}
+for mode in ("week", "day", "month"):
+    page.set_mode(mode)
+    page.view.scroll_to_minute(7 * 60)
+    for _ in range(3):
+        app.processEvents()
+    page.grab().save(f"{png_prefix}_{mode}.png")
+    for widget in [*page.findChildren(QAbstractButton), *page.findChildren(QComboBox)]:
+        if widget.isVisible() and widget.width() < widget.minimumSizeHint().width():
+            result["clipped"].append([mode, widget.accessibleName(), widget.width(), widget.minimumSizeHint().width()])
+    result[mode] = {"view": [page.view.width(), page.view.height()], "items": len(page.view.item_rects())}
+print(json.dumps(result))
+sys.stdout.flush()
+database.dispose()
+# No interpreter finalization: PySide6 6.12.0 on CPython 3.11 drops references to None on Qt calls and a
+# process that made many of them can abort while shutting down ("deallocating None").
+import os
+
+os._exit(0)
+'''
+
+
+def test_calendar_at_150_percent(tmp_path, tmp_db_path, ctx, office, screenshot_dir):
+    """150 % on a 1280×800 laptop (853×533 logical pixels): the page fits, no control is cut off, the views
+    still show the appointments. Screenshots for review: ``ui_calendar_150_{week,day,month}.png``."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    add(ctx, office, THURSDAY)
+    add(ctx, office, THURSDAY + timedelta(minutes=30), case_manager_id=office["ben"], location_id=None)
+    add(ctx, office, datetime(2026, 12, 1, 14, 0), minutes=90, type="hausbesuch", location_id=None)
+    script = tmp_path / "render_calendar.py"
+    script.write_text(SCALED_CALENDAR_SCRIPT, encoding="utf-8")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", QT_SCALE_FACTOR="1.5", KIM_DESKTOP_NO_LOG_FILE="1")
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "config")
+    prefix = screenshot_dir / "ui_calendar_150"
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_db_path), str(prefix), "853", "533"],
+        capture_output=True, text=True, timeout=120, env=env, cwd=str(root),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.strip().splitlines()
+    metrics = json.loads(lines[-1])
+    assert metrics["device_pixel_ratio"] == 1.5
+    assert metrics["page"] == [853, 533]
+    assert metrics["minimum"][0] <= 853 and metrics["minimum"][1] <= 533, metrics
+    assert metrics["clipped"] == [], metrics["clipped"]
+    assert metrics["week"]["items"] == 3 and metrics["day"]["items"] == 2 and metrics["month"]["items"] == 3
+    assert metrics["week"]["view"][0] >= 500, metrics  # five usable day columns
+    for mode in ("week", "day", "month"):
+        assert (screenshot_dir / f"ui_calendar_150_{mode}.png").stat().st_size > 10_000
