@@ -10,7 +10,6 @@ opening entirely to whoever listens to the signals.
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, time, timedelta
 
 from PySide6.QtCore import QSize, Qt, Signal
@@ -53,8 +52,6 @@ from .calendar_view import (
     type_colour,
 )
 from .widgets import make_list_table
-
-log = logging.getLogger(__name__)
 
 MINE, TEAM = "__mine__", "__team__"
 
