@@ -55,7 +55,8 @@ PLACEHOLDERS: dict[str, str] = {
     "person.name": "Vor- und Nachname",
     "person.vorname": "Vorname(n)",
     "person.nachname": "Nachname",
-    "person.geburtsdatum": "Geburtsdatum (TT.MM.JJJJ, ggf. unvollständig)",
+    "person.geburtsdatum": "Geburtsdatum (TT.MM.JJJJ, ggf. unvollständig; unbekannt: eine Linie zum Ausfüllen)",
+    "person.geburtsdatum_bekannt": "Ob ein Geburtsdatum gespeichert ist (ja/nein)",
     "person.anschrift": "Anschrift als Liste von Zeilen",
     "fall.aktenzeichen": "Aktenzeichen des Falls",
     "fall.eroeffnet_am": "Datum der Fallöffnung",
@@ -547,6 +548,7 @@ def sample_context() -> dict[str, Any]:
             "vorname": "Thị Lan",
             "nachname": "Nguyễn",
             "geburtsdatum": "14.03.1987",
+            "geburtsdatum_bekannt": True,
             "anschrift": ["Thị Lan Nguyễn", "bei Familie Yılmaz", "Kölner Straße 12", "42651 Solingen"],
         },
         "fall": {

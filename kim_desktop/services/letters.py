@@ -135,7 +135,9 @@ def _person_context(person: Person) -> dict[str, Any]:
         "name": f"{person.given_names} {person.family_name}".strip(),
         "vorname": person.given_names,
         "nachname": person.family_name,
-        "geburtsdatum": birth.german() if birth else LETTER_TEXTS["de"]["unknown"],
+        # Unknown: a line to fill in by hand (consent and release are signed on paper).
+        "geburtsdatum": birth.german() if birth else "____________",
+        "geburtsdatum_bekannt": birth is not None,
         "anschrift": address_lines(person),
     }
 
@@ -338,8 +340,8 @@ def make_letter(
             session.add(document)
             session.flush()
             document_id = document.id
-        audit.record(
-            session, "print", entity_type="document", entity_id=document_id, person_id=person.id,
+        audit.record(  # a preview (not archived) reads the file; a letter made leaves the program
+            session, "print" if archive else "read", entity_type="document", entity_id=document_id, person_id=person.id,
             case_id=case.id if case else None, detail={"template": key, "language": language},
         )  # fmt: skip
         return MadeLetter(pdf, document_id, title)

@@ -580,6 +580,25 @@ class AppointmentDialog(QDialog):
         self._update_weekday()
         self._update_duration_buttons()
 
+    def apply_slot(self, slot, language: str | None = None) -> None:
+        """Take over a free slot found by the slot finder: time, place, case manager, interpreter."""
+        self.date.setDate(qdate(slot.starts_at.date()))
+        self.start.setTime(qtime(slot.starts_at.time()))
+        self.end.setTime(qtime(slot.ends_at.time()))
+        if slot.location_id:
+            self._select(self.location, slot.location_id)
+        if slot.case_manager_id:
+            self._select(self.manager, slot.case_manager_id)
+        if language:
+            index = self.language.findData(language)
+            if index >= 0:
+                self.language.setCurrentIndex(index)
+                self._language_changed()
+        if slot.interpreter_id:
+            self._select(self.interpreter, slot.interpreter_id)
+        self._update_weekday()
+        self._update_duration_buttons()
+
     def load(self) -> None:
         """(Re)load the stored appointment into the form; edits are discarded."""
         self._loading = True

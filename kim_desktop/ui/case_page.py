@@ -46,6 +46,7 @@ from ..i18n import _, current_language, format_date, languages
 from ..services import cases, followups, journal
 from ..services.codes import case_managers, code_labels, locations
 from ..services.dates import parse_date
+from .appointments_panel import AppointmentsPanel
 from .documents_panel import DocumentsPanel
 from .widgets import RowsTableModel, make_list_table
 
@@ -250,6 +251,8 @@ class CasePage(QWidget):
         self.tabs.addTab(self._plan_tab(), _("Hilfeplan"))
         self.tabs.addTab(self._follow_up_tab(), _("Wiedervorlagen"))
         self.tabs.addTab(self._history_tab(), _("Phasenverlauf"))
+        self.appointments = AppointmentsPanel()
+        self.tabs.addTab(self.appointments, _("Termine"))
 
         # The case's archived letters, below the tabs (always in view after a letter was made); the user
         # can give the tabs or the list more room with the splitter handle.
@@ -504,6 +507,7 @@ class CasePage(QWidget):
     def set_context(self, ctx) -> None:
         self.ctx = ctx
         self.documents.set_context(ctx)
+        self.appointments.set_context(ctx)
         lang = current_language()
         with ctx.read() as session:
             self._contact_types = code_labels(session, "contact_type", lang)
@@ -539,6 +543,7 @@ class CasePage(QWidget):
         self._load_follow_ups()
         self._load_history()
         self.documents.load(case_id=case_id)
+        self.appointments.load(case_id=case_id)
         self.status.clear()
 
     def _reset_forms(self) -> None:

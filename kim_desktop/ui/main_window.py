@@ -65,6 +65,7 @@ class MainWindow(QMainWindow):
         self.person_page = None
         self.case_page = None
         self.workplace_page = None
+        self.calendar_page = None
         self.caseload_page = None
         self.stack.addWidget(self.list_page)
         self.setCentralWidget(self.stack)
@@ -94,7 +95,17 @@ class MainWindow(QMainWindow):
         file_menu = bar.addMenu(_("&Datei"))
         self.new_action = self._action(_("&Neue Person …"), QKeySequence.StandardKey.New, self.new_person)
         file_menu.addAction(self.new_action)
+        # Appointments live in the existing menus: every Alt+letter of a new top-level menu is taken on some page.
+        self.new_appointment_action = self._action(_("Neuer &Termin …"), "Ctrl+T", lambda: self.new_appointment())
+        self.find_slot_action = self._action(_("&Freien Termin finden …"), "Ctrl+Shift+T", self.find_slot)
+        self.bulk_letters_action = self._action(_("E&inladungen für einen Tag …"), None, self.show_bulk_letters)
+        for action in (self.new_appointment_action, self.find_slot_action, self.bulk_letters_action):
+            file_menu.addAction(action)
         file_menu.addSeparator()
+        self.interpreters_action = self._action(_("&Dolmetscher/innen …"), None, self.show_interpreters)
+        self.office_hours_action = self._action(_("&Orte und Sprechzeiten …"), None, self.show_office_hours)
+        file_menu.addAction(self.interpreters_action)
+        file_menu.addAction(self.office_hours_action)
         self.settings_action = self._action(_("&Einstellungen …"), "Ctrl+,", self.show_settings)
         file_menu.addAction(self.settings_action)
         file_menu.addAction(self._action(_("&Beenden"), QKeySequence.StandardKey.Quit, self.close))
@@ -112,13 +123,16 @@ class MainWindow(QMainWindow):
         self.list_action = self._action(_("&Personenliste"), "Ctrl+L", self.show_list)
         self.persons_action = self._action(_("P&ersonen"), "Ctrl+2", self.show_list)
         self.caseload_action = self._action(_("&Fälle"), "Ctrl+3", lambda: self.show_caseload(None))
-        for action in (self.workplace_action, self.list_action, self.caseload_action):
+        self.calendar_action = self._action(_("&Kalender"), "Ctrl+4", self.show_calendar)
+        for action in (self.workplace_action, self.list_action, self.caseload_action, self.calendar_action):
             view_menu.addAction(action)
+        self.call_list_action = self._action(_("A&nrufliste …"), None, self.show_call_list)
+        view_menu.addAction(self.call_list_action)
         view_menu.addSeparator()
         navigation = self.addToolBar(_("Navigation"))
         navigation.setObjectName("navigation")
         navigation.setMovable(False)
-        for action in (self.workplace_action, self.persons_action, self.caseload_action):
+        for action in (self.workplace_action, self.persons_action, self.caseload_action, self.calendar_action):
             navigation.addAction(action)
         view_menu.addAction(self._action(_("&Aktualisieren"), QKeySequence.StandardKey.Refresh, self.refresh))
         language_menu = view_menu.addMenu(_("&Sprache"))
@@ -208,6 +222,7 @@ class MainWindow(QMainWindow):
                 lambda: self.person_page.person_id and self.make_letter(self.person_page.person_id, None)
             )
             self.person_page.documents.set_context(self.ctx)
+            self.person_page.appointments.set_context(self.ctx)
             self.stack.addWidget(self.person_page)
             from ..services.codes import code_labels
 
@@ -235,6 +250,7 @@ class MainWindow(QMainWindow):
             page.load(view)
             page.set_cases(self._person_cases(person_id))
             page.documents.load(person_id=person_id)
+            page.appointments.load(person_id=person_id)
             self.stack.setCurrentWidget(page)
             page.inputs["family_name"].setFocus()
 
@@ -258,6 +274,7 @@ class MainWindow(QMainWindow):
             page.load(None)
             page.set_cases([])
             page.documents.load()
+            page.appointments.load()
             self.stack.setCurrentWidget(page)
             page.inputs["family_name"].setFocus()
 
@@ -344,6 +361,8 @@ class MainWindow(QMainWindow):
             self.workplace_page.refresh()
         if self.caseload_page is not None:
             self.caseload_page.refresh()
+        if self.calendar_page is not None:
+            self.calendar_page.refresh()
 
     # --- case journey ----------------------------------------------------------------------------------
 
@@ -410,6 +429,22 @@ class MainWindow(QMainWindow):
             self.stack.setCurrentWidget(self.workplace_page)
             self.workplace_page.setFocus()
             self.workplace_page.focusNextChild()
+
+        self.when_ready(start)
+
+    def show_calendar(self) -> None:
+        def start() -> None:
+            if not self._confirm_leave():
+                return
+            if self.calendar_page is None:
+                from .calendar_page import CalendarPage
+
+                self.calendar_page = CalendarPage(self.ctx)
+                self.stack.addWidget(self.calendar_page)
+            else:
+                self.calendar_page.refresh()
+            self.stack.setCurrentWidget(self.calendar_page)
+            self.calendar_page.focus_calendar()
 
         self.when_ready(start)
 
@@ -515,6 +550,97 @@ class MainWindow(QMainWindow):
             if code == "de"
             else "The language will change the next time KIM Desktop starts.",
         )
+
+    # --- appointments ------------------------------------------------------------------------------------
+
+    def _current_case_and_person(self) -> tuple[str | None, str | None]:
+        """The case or person on screen, as the default for a new appointment."""
+        current = self.stack.currentWidget()
+        case_page = getattr(self, "case_page", None)
+        if case_page is not None and current is case_page and getattr(case_page, "case", None) is not None:
+            return case_page.case.id, None
+        person_page = getattr(self, "person_page", None)
+        if person_page is not None and current is person_page and person_page.person_id:
+            return None, person_page.person_id
+        return None, None
+
+    def new_appointment(self, starts_at=None, slot=None, language=None) -> None:
+        def start() -> None:
+            from .appointment_dialog import AppointmentDialog
+
+            case_id, person_id = self._current_case_and_person()
+            try:
+                dialog = AppointmentDialog(
+                    self.ctx, case_id=case_id, person_id=person_id,
+                    starts_at=slot.starts_at if slot is not None else starts_at, parent=self,
+                )  # fmt: skip
+            except UserError as exc:
+                self.show_error(exc)
+                return
+            if slot is not None:
+                dialog.apply_slot(slot, language)
+            dialog.saved.connect(lambda _id: self._appointments_changed())
+            self.appointment_dialog = dialog
+            dialog.show()
+
+        self.when_ready(start)
+
+    def open_appointment(self, appointment_id: str) -> None:
+        def start() -> None:
+            from .appointment_dialog import AppointmentDialog
+
+            try:
+                dialog = AppointmentDialog(self.ctx, appointment_id=appointment_id, parent=self)
+            except UserError as exc:
+                self.show_error(exc)
+                return
+            dialog.saved.connect(lambda _id: self._appointments_changed())
+            self.appointment_dialog = dialog
+            dialog.show()
+
+        self.when_ready(start)
+
+    def _appointments_changed(self) -> None:
+        for page in (getattr(self, "person_page", None), getattr(self, "case_page", None)):
+            if page is not None and (page.appointments.person_id or page.appointments.case_id):
+                page.appointments.refresh()
+        calendar = getattr(self, "calendar_page", None)
+        if calendar is not None:
+            calendar.refresh()
+        workplace = getattr(self, "workplace_page", None)
+        if workplace is not None and hasattr(workplace, "refresh") and getattr(workplace, "ctx", None) is not None:
+            workplace.refresh()
+
+    def find_slot(self) -> None:
+        def start() -> None:
+            from .slot_finder_dialog import SlotFinderDialog
+
+            case_id, person_id = self._current_case_and_person()
+            dialog = SlotFinderDialog(self.ctx, self, case_id=case_id, person_id=person_id)
+            if dialog.exec() and dialog.chosen_slot is not None:
+                self.new_appointment(slot=dialog.chosen_slot, language=dialog.chosen_language)
+
+        self.when_ready(start)
+
+    def show_call_list(self) -> None:
+        from .call_list_dialog import CallListDialog
+
+        self.when_ready(lambda: CallListDialog(self.ctx, None, self).exec())
+
+    def show_bulk_letters(self) -> None:
+        from .bulk_letters_dialog import BulkLettersDialog
+
+        self.when_ready(lambda: BulkLettersDialog(self.ctx, self).exec())
+
+    def show_interpreters(self) -> None:
+        from .interpreters_dialog import InterpretersDialog
+
+        self.when_ready(lambda: InterpretersDialog(self.ctx, self).exec())
+
+    def show_office_hours(self) -> None:
+        from .office_hours_dialog import OfficeHoursDialog
+
+        self.when_ready(lambda: OfficeHoursDialog(self.ctx, self).exec())
 
     def show_settings(self) -> None:
         from .settings_dialog import SettingsDialog

@@ -30,6 +30,7 @@ from ..db.models import LANGUAGE_LEVELS
 from ..errors import ValidationError
 from ..i18n import _, countries, current_language, format_date, languages
 from ..services.persons import PersonView, validate_person
+from .appointments_panel import AppointmentsPanel
 from .documents_panel import DocumentsPanel
 from .widgets import FieldError, add_field
 
@@ -85,11 +86,16 @@ class PersonPage(QWidget):
         documents_box = QVBoxLayout()
         documents_box.addWidget(self.documents)
         left.addWidget(self._group(_("Dokumente"), documents_box))
+        # The appointments this person takes part in (set up by the main window like the documents).
+        self.appointments = AppointmentsPanel()
+        appointments_box = QVBoxLayout()
+        appointments_box.addWidget(self.appointments)
         left.addStretch(1)
         right.addWidget(self._group(_("Anschrift und Kontakt"), self._address_fields()))
         right.addWidget(self._group(_("Aufenthalt"), self._residence_fields()))
         right.addWidget(self._group(_("Notiz"), self._note_fields()))
         right.addWidget(self._group(_("Fälle"), self._case_fields()))
+        right.addWidget(self._group(_("Termine"), appointments_box))
         right.addStretch(1)
 
         scroll = QScrollArea()
