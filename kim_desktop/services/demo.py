@@ -33,7 +33,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache, lru_cache
 from typing import Any
 
@@ -57,6 +57,7 @@ from ..db.models import (
     JournalEntry,
     Location,
     Offer,
+    OfficeHours,
     Person,
     PersonLanguage,
     PersonNameVariant,
@@ -556,8 +557,8 @@ class _Origin:
 _ARABIC = _Group(10, ARABIC_MALE, ARABIC_FEMALE, ARABIC_FAMILY, ("ar",), variant_rate=0.25, family_tail=ARABIC_TAIL)
 _KURDISH_AR = _Group(4, KURDISH_MALE, KURDISH_FEMALE, KURDISH_FAMILY, ("ku", "ar"), variant_rate=0.2,
                      family_tail=ARABIC_TAIL, tail_rate=0.3)
-_AFGHAN = _Group(10, AFGHAN_MALE, AFGHAN_FEMALE, AFGHAN_FAMILY, ("fa",), variant_rate=0.25, family_tail=AFGHAN_TAIL)
-_PASHTO = _Group(4, AFGHAN_MALE, AFGHAN_FEMALE, AFGHAN_FAMILY, ("ps", "fa"), variant_rate=0.25,
+_AFGHAN = _Group(10, AFGHAN_MALE, AFGHAN_FEMALE, AFGHAN_FAMILY, ("fa_AF",), variant_rate=0.25, family_tail=AFGHAN_TAIL)
+_PASHTO = _Group(4, AFGHAN_MALE, AFGHAN_FEMALE, AFGHAN_FAMILY, ("ps", "fa_AF"), variant_rate=0.25,
                  family_tail=AFGHAN_TAIL)
 _SLAVIC_UA = _Group(10, UKRAINIAN_MALE, UKRAINIAN_FEMALE, UKRAINIAN_FAMILY, ("uk", "ru"), naming="take",
                     gendered=True, primary_rate=0.85, variant_rate=0.12, native_rate=0.45,
@@ -917,8 +918,16 @@ _LOCATIONS = (
     ("Rathaus Senden", "branch", None, "48308", "Senden", None),
     ("Rathaus Nottuln", "branch", None, "48301", "Nottuln", None),
 )
+#: Weekly office hours (Sprechstunden): (location, weekday 0 = Monday, from, to, index into _USERS).
+_OFFICE_HOURS = (
+    ("Kreishaus Coesfeld, Beratungsraum 1", 0, "08:30", "12:00", 0), ("Kreishaus Coesfeld, Beratungsraum 1", 2, "13:00", "16:00", 2),
+    ("Kreishaus Coesfeld, Beratungsraum 2", 1, "08:30", "12:00", 3), ("Kreishaus Coesfeld, Beratungsraum 2", 3, "13:00", "17:00", 4),
+    ("Rathaus Dülmen", 3, "09:00", "12:00", 1), ("Rathaus Dülmen", 1, "14:00", "16:00", 5),
+    ("Rathaus Lüdinghausen", 1, "09:00", "12:00", 6), ("Rathaus Senden", 2, "09:00", "12:00", 7),
+    ("Rathaus Nottuln", 4, "09:00", "12:00", 8), ("Kreishaus Coesfeld, Beratungsraum 1", 4, "08:30", "11:30", 9),
+)  # fmt: skip
 _INTERPRETERS = (
-    ("Haddad", "Samira", ["ar", "ku"]), ("Rahimi", "Farid", ["fa", "ps"]), ("Koval", "Olena", ["uk", "ru"]),
+    ("Haddad", "Samira", ["ar", "ku"]), ("Rahimi", "Farid", ["fa", "fa_AF", "ps"]), ("Koval", "Olena", ["uk", "ru"]),
     ("Tesfay", "Yonas", ["ti", "am"]), ("Yıldız", "Derya", ["tr", "ku"]), ("Popa", "Ioana", ["ro"]),
     ("Warsame", "Hodan", ["so", "ar"]), ("Diallo", "Aminata", ["fr", "ff"]), ("Nguyễn", "Thu Hà", ["vi"]),
     ("Krasniqi", "Arta", ["sq", "sr"]), ("Dimitrova", "Maria", ["bg", "tr"]), ("Kowalczyk", "Ewa", ["pl"]),
@@ -1889,6 +1898,12 @@ def _ensure_static(session, rng: random.Random, now: datetime) -> _Static:
             }])  # fmt: skip
             created["locations"] += 1
     location_ids = [locations[name] for name, kind, *_ in _LOCATIONS if kind in ("room", "branch")]
+    if session.scalar(select(func.count()).select_from(OfficeHours)) == 0:
+        session.execute(insert(OfficeHours), [{
+            "id": uid(), "location_id": locations[place], "case_manager_id": users[_USERS[who][0]],
+            "weekday": weekday, "start_time": time.fromisoformat(start), "end_time": time.fromisoformat(end),
+            "valid_from": None, "valid_until": None, **common,
+        } for place, weekday, start, end, who in _OFFICE_HOURS])  # fmt: skip
 
     interpreters: dict[str, list[str]] = {}
     existing = {(f, g): (i, langs) for i, f, g, langs in session.execute(
