@@ -214,3 +214,13 @@ def test_file_names_are_safe():
 def test_invitation_shows_the_local_time(ctx, day_plan, tmp_path):
     result = make_invitations(ctx, WINTER_DAY, tmp_path / "out")
     assert "09:00" in text_of(result.written[1])
+
+
+def test_bilingual_invitations(ctx, tmp_path):
+    person = add_person(ctx, "Kowalenko", "Olena")
+    case_id = cases.open_case(ctx, person, consent_on=WINTER_DAY).id
+    add_appointment(ctx, case_id, utc(2026, 1, 15, 8, 0))
+    result = make_invitations(ctx, WINTER_DAY, tmp_path / "en", language="en")
+    assert len(result.written) == 1
+    text = text_of(result.written[0])
+    assert "Ihr Beratungstermin am 15.01.2026" in text and "Your counselling appointment on" in text

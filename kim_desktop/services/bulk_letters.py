@@ -176,15 +176,6 @@ class BulkResult:
     cancelled: bool = False
 
 
-def check_language(language: str) -> None:
-    if language not in letters.LANGUAGES:
-        raise UserError(
-            _("Die Sprache „{language}“ gibt es für Briefe nicht. Verfügbar: {available}.").format(
-                language=str(language)[:10], available=", ".join(letters.LANGUAGES)
-            )
-        )
-
-
 def make_invitations(
     ctx: ServiceContext,
     day: date,
@@ -200,7 +191,7 @@ def make_invitations(
     ``cancelled()`` is asked before each letter. Raises ``UserError`` (before any letter is made) for an
     unavailable language or a folder that cannot be written.
     """
-    check_language(language)
+    letters.check_language("invitation", language)
     out_dir = prepare_folder(out_dir)
     with ctx.read() as session:
         todo = invitations(session, day)
