@@ -24,7 +24,7 @@ from __future__ import annotations
 import operator
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, nodes
@@ -337,11 +337,18 @@ def _path_of(node: nodes.Node, loop_paths: dict[str, str]) -> str | None:
 # --- rendering -------------------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=256)
+def _compiled(source_body: str):
+    """Validated and compiled once per text: bulk letters render the same template hundreds of times."""
+    validate(source_body)
+    return environment().from_string(source_body)
+
+
 def render_text(source_body: str, context: dict[str, Any]) -> str:
     """Render a template body to plain text; German ``UserError`` for every template problem."""
-    validate(source_body)
+    template = _compiled(source_body)
     try:
-        return environment().from_string(source_body).render(context)
+        return template.render(context)
     except SecurityError:
         raise UserError(
             _("Die Vorlage versucht, auf interne Daten zuzugreifen. Das ist nicht erlaubt.")
@@ -383,7 +390,7 @@ def render_subject(subject: str, context: dict[str, Any]) -> str:
     if not subject:
         return ""
     try:
-        validate(subject, field="subject")
+        _compiled(subject)
     except ValidationError as exc:
         raise ValidationError({"subject": _("Betreff: {message}").format(message=exc.message)}) from None
     return " ".join(render_text(subject, context).split())
