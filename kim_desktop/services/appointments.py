@@ -530,40 +530,47 @@ def calendar(
         )
     if not include_cancelled:
         stmt = stmt.where(Appointment.status.in_(ACTIVE_STATUSES))
-    rows = session.execute(stmt.order_by(Appointment.starts_at, Appointment.id)).all()
+    # Core execution (no ORM row processing) and one query for all participants: the team's month is thousands.
+    connection = session.connection()
+    rows = connection.execute(stmt.order_by(Appointment.starts_at, Appointment.id)).all()
     if not rows:
         return []
-    ids = [r.id for r in rows]
     people: dict[str, list[tuple[str, str]]] = {}
-    for chunk_start in range(0, len(ids), 500):
-        chunk = ids[chunk_start : chunk_start + 500]
-        for appointment_id, pid, family, given in session.execute(
-            select(AppointmentParticipant.appointment_id, Person.id, Person.family_name, Person.given_names)
-            .join(Person, Person.id == AppointmentParticipant.person_id)
-            .where(AppointmentParticipant.appointment_id.in_(chunk))
-            .order_by(Person.family_name, Person.given_names)
-        ):
-            people.setdefault(appointment_id, []).append((pid, f"{family}, {given}" if given else family))
+    participants_stmt = (
+        select(AppointmentParticipant.appointment_id, Person.id, Person.family_name, Person.given_names)
+        .join(Person, Person.id == AppointmentParticipant.person_id)
+        .where(AppointmentParticipant.appointment_id.in_(stmt.with_only_columns(Appointment.id)))
+        .order_by(Person.family_name, Person.given_names)
+    )
+    for appointment_id, pid, family, given in connection.execute(participants_stmt):
+        people.setdefault(appointment_id, []).append((pid, f"{family}, {given}" if given else family))
     labels = _type_labels(session)
-    managers_by_id = dict(session.execute(select(UserAccount.id, UserAccount.display_name)).all())
-    locations_by_id = dict(session.execute(select(Location.id, Location.name)).all())
+    managers_by_id = dict(connection.execute(select(UserAccount.id, UserAccount.display_name)).all())
+    locations_by_id = dict(connection.execute(select(Location.id, Location.name)).all())
     interpreters_by_id = {
-        i: f"{g} {f}".strip() for i, f, g in session.execute(select(Interpreter.id, Interpreter.family_name, Interpreter.given_names))
+        i: f"{g} {f}".strip()
+        for i, f, g in connection.execute(select(Interpreter.id, Interpreter.family_name, Interpreter.given_names))
     }
+    times: dict[datetime, datetime] = {}  # appointments share start and end times: convert each once
+
+    def office(moment: datetime) -> datetime:
+        converted = times.get(moment)
+        if converted is None:
+            converted = times[moment] = local_time(moment)
+        return converted
+
     items = []
+    no_one: list[tuple[str, str]] = []
     for r in rows:
-        who = people.get(r.id, [])
+        who = people.get(r.id, no_one)
         items.append(
             CalendarItem(
-                id=r.id, starts_at=local_time(r.starts_at), ends_at=local_time(r.ends_at), type=r.type,
-                type_label=labels.get(r.type, r.type), status=r.status, title=r.title or "", case_id=r.case_id,
-                person_ids=tuple(p for p, _n in who), person_names=tuple(n for _p, n in who),
-                case_manager_id=r.case_manager_id, case_manager=managers_by_id.get(r.case_manager_id, ""),
-                location_id=r.location_id, location=locations_by_id.get(r.location_id, ""),
-                interpreter_id=r.interpreter_id, interpreter=interpreters_by_id.get(r.interpreter_id, ""),
-                interpreter_language=r.interpreter_language, conflict_accepted=bool(r.conflict_accepted),
-                busy_only=bool(r.busy_only), version=r.version,
-            )  # fmt: skip
+                r.id, office(r.starts_at), office(r.ends_at), r.type, labels.get(r.type, r.type), r.status,
+                r.title or "", r.case_id, tuple(p for p, _n in who), tuple(n for _p, n in who),
+                r.case_manager_id, managers_by_id.get(r.case_manager_id, ""), r.location_id,
+                locations_by_id.get(r.location_id, ""), r.interpreter_id, interpreters_by_id.get(r.interpreter_id, ""),
+                r.interpreter_language, bool(r.conflict_accepted), bool(r.busy_only), r.version,
+            )
         )
     return items
 
