@@ -27,7 +27,8 @@ TARGETS = {
     "calendar_week_p95_ms": (100.0, "ms", "Week view, one case manager (p95)"),
     "calendar_week_view_p95_ms": (100.0, "ms", "Week view widget incl. paint (p95)"),
     "conflict_check_p95_ms": (20.0, "ms", "Conflict check (p95)"),
-    "calendar_team_month_max_ms": (300.0, "ms", "Month view, whole team (max)"),
+    "calendar_team_month_ms": (300.0, "ms", "Month, whole team: data (median of 12 months)"),
+    "calendar_team_month_view_ms": (300.0, "ms", "Month view widget, whole team (median)"),
 }
 #: Targets a measure must reach or exceed (value >= limit), same layout as ``TARGETS``.
 MIN_TARGETS = {

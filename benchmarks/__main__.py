@@ -296,7 +296,8 @@ def main(argv=None) -> int:
               f"{results['calendar_team_month_max_ms']} ms (~{results['calendar_team_month_items']} items)")
         if "calendar_week_view_ms" in results:
             print(f"  week view widget (load + layout + paint) median {results['calendar_week_view_ms']} ms, "
-                  f"p95 {results['calendar_week_view_p95_ms']} ms")
+                  f"p95 {results['calendar_week_view_p95_ms']} ms; team month view median "
+                  f"{results['calendar_team_month_view_ms']} ms, max {results['calendar_team_month_view_max_ms']} ms")
     results["targets"] = [dict(zip(("measure", "value", "target", "result"), r, strict=True)) for r in rows]
     if args.out:
         args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")

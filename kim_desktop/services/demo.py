@@ -1129,6 +1129,7 @@ class _Generator:
         self.today_ord = today.toordinal()
         self.static = static
         self.next_file_number = next_file_number
+        self.future_rate = 0.6  # share of open cases with an appointment in the next weeks
         self.now = datetime.now(UTC)
         self.origin = _Choice((o, o.weight) for o in ORIGINS)
         self.groups = {o.code: _Choice((g, g.weight) for g in o.groups) for o in ORIGINS}
@@ -1816,7 +1817,7 @@ class _Generator:
         slots = []
         for _ in range(rng.choice((0, 1, 1, 2, 2, 3))):
             slots.append(rng.randint(opened_ord, max(opened_ord, min(end_ord, today_ord - 1))))
-        if phase != "closed" and rng.random() < 0.6:
+        if phase != "closed" and rng.random() < self.future_rate:
             slots.append(today_ord + rng.randint(0, 35))
         locations = self.static.location_ids
         interpreter_ids = self.static.interpreters.get(person.lang or "", [])
@@ -2015,6 +2016,11 @@ def generate_demo_data(
         first_number = _next_file_number(session)
         cache_size = session.execute(sql("PRAGMA cache_size")).scalar() if ctx.database.is_sqlite else None
     generator = _Generator(rng, today, static, first_number)
+    # Next weeks' appointments: at most what the team can hold (about 25 a week per case manager over the five
+    # weeks the demo plans ahead); a large demo has far more open cases than appointments.
+    open_cases = 0.26 * (existing + persons)
+    capacity = 25 * 5 * max(1, len(static.user_ids))
+    generator.future_rate = min(0.6, capacity / open_cases) if open_cases else 0.6
     sqlite = ctx.database.is_sqlite
     summary: dict[str, Any] = {key: 0 for key in _SUMMARY_KEYS.values()}
     summary["providers"] = static.created["providers"]
