@@ -544,6 +544,7 @@ def calendar(
     )
     for appointment_id, pid, family, given in connection.execute(participants_stmt):
         people.setdefault(appointment_id, []).append((pid, f"{family}, {given}" if given else family))
+    who_by_id = {key: (tuple(p for p, _n in who), tuple(n for _p, n in who)) for key, who in people.items()}
     labels = _type_labels(session)
     managers_by_id = dict(connection.execute(select(UserAccount.id, UserAccount.display_name)).all())
     locations_by_id = dict(connection.execute(select(Location.id, Location.name)).all())
@@ -560,16 +561,16 @@ def calendar(
         return converted
 
     items = []
-    no_one: list[tuple[str, str]] = []
-    for r in rows:
-        who = people.get(r.id, no_one)
+    no_one: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+    for (
+        id_, starts, ends, type_, status, title, case_id_, manager, location, interpreter, language, kept, busy, version
+    ) in rows:
+        ids, names = who_by_id.get(id_, no_one)
         items.append(
             CalendarItem(
-                r.id, office(r.starts_at), office(r.ends_at), r.type, labels.get(r.type, r.type), r.status,
-                r.title or "", r.case_id, tuple(p for p, _n in who), tuple(n for _p, n in who),
-                r.case_manager_id, managers_by_id.get(r.case_manager_id, ""), r.location_id,
-                locations_by_id.get(r.location_id, ""), r.interpreter_id, interpreters_by_id.get(r.interpreter_id, ""),
-                r.interpreter_language, bool(r.conflict_accepted), bool(r.busy_only), r.version,
+                id_, office(starts), office(ends), type_, labels.get(type_, type_), status, title or "", case_id_,
+                ids, names, manager, managers_by_id.get(manager, ""), location, locations_by_id.get(location, ""),
+                interpreter, interpreters_by_id.get(interpreter, ""), language, bool(kept), bool(busy), version,
             )
         )
     return items
