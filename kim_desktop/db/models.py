@@ -494,6 +494,7 @@ class ProviderContact(Entity, Base):
 
 class Offer(Entity, Base):
     __tablename__ = "offer"
+    __table_args__ = (Index("ix_offer_category", "category"),)
 
     provider_id: Mapped[str] = mapped_column(ForeignKey("provider.id"), index=True)
     title: Mapped[str] = mapped_column(String(300))
@@ -513,6 +514,9 @@ class Offer(Entity, Base):
 class Referral(Entity, Base):
     __tablename__ = "referral"
     __table_args__ = (
+        Index("ix_referral_status_sent", "status", "sent_on"),
+        Index("ix_referral_offer", "offer_id"),
+        Index("ix_referral_provider", "provider_id"),
         CheckConstraint(
             "status IN ('draft','sent','accepted','rejected','completed','revoked')", name="status"
         ),
@@ -534,6 +538,8 @@ class Referral(Entity, Base):
     follow_up_days: Mapped[int | None] = mapped_column(Integer)
     release_consent_id: Mapped[str | None] = mapped_column(ForeignKey("consent.id"))
     created_by: Mapped[str | None] = mapped_column(ForeignKey("user_account.id"))
+    sent_via: Mapped[str | None] = mapped_column(String(20))  # post|email|personal
+    consent_override_reason: Mapped[str | None] = mapped_column(Text)  # sent without a release: why (logged)
 
 
 class ReferralStatusChange(IdMixin, Base):
