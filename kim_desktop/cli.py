@@ -352,7 +352,8 @@ def cmd_person(args) -> int:
                 for c in exc.candidates:
                     birth = c.birth_date.german() if c.birth_date else "–"
                     name = f"{c.family_name}, {c.given_names}" if c.given_names else c.family_name
-                    lines.append(f"  {c.id}  {name}  {birth}  ({_('Übereinstimmung')} {c.score:.2f})")
+                    match = _("Übereinstimmung {score}").format(score=f"{c.score:.2f}")
+                    lines.append(f"  {c.id}  {name}  {birth}  ({match})")
                 print("\n".join(lines), file=sys.stderr)
                 return 1
             print(json.dumps({"id": view.id}) if args.json else _("Person angelegt: {id}").format(id=view.id))
@@ -493,8 +494,10 @@ def cmd_office(args) -> int:
             print(f"{label + ':':<{width}} {lines[0]}".rstrip())
             for line in lines[1:]:
                 print(f"{'':<{width}} {line}")
-        print(f"{_('Briefform') + ':':<{width}} {form}")
-        print(f"{_('Logo') + ':':<{width}} {_('vorhanden') if logo is not None else _('keins')}")
+        form_label, logo_label = _("Briefform") + ":", _("Logo") + ":"
+        logo_text = _("vorhanden") if logo is not None else _("keins")
+        print(f"{form_label:<{width}} {form}")
+        print(f"{logo_label:<{width}} {logo_text}")
         return 0
     finally:
         ctx.database.dispose()
@@ -531,7 +534,8 @@ def cmd_letters(args) -> int:
 
     def progress(done: int, total: int) -> None:
         if show_progress and total:
-            print(f"\r{_('{done} von {total}').format(done=done, total=total)}", end="", file=sys.stderr, flush=True)
+            progress = _("{done} von {total}").format(done=done, total=total)
+            print(f"\r{progress}", end="", file=sys.stderr, flush=True)
 
     try:
         result = make_invitations(ctx, day, out, language=args.lang, progress=progress)

@@ -1284,13 +1284,13 @@ class CalendarView(QWidget):
         title = column.title if column.manager_id is not None else ""
         text = describe_slot(slot, title)
         holiday = self._holidays.get(slot.date())
-        return f"{text}, {_('Feiertag')}: {holiday}" if holiday else text
+        return _("{text}, Feiertag: {name}").format(text=text, name=holiday) if holiday else text
 
     def _describe_day(self, day: date) -> str:
         items = [i for i in self._items if i.starts_at.date() == day]
         parts = [long_day_words(day)]
         if day in self._holidays:
-            parts.append(f"{_('Feiertag')}: {self._holidays[day]}")
+            parts.append(_("Feiertag: {name}").format(name=self._holidays[day]))
         item = self.current_item()
         if item is not None:
             parts.append(describe_item(item, with_manager=self._team is not None))
@@ -1298,8 +1298,9 @@ class CalendarView(QWidget):
             parts.append(_("keine Termine"))
         else:
             parts.append(_("1 Termin") if len(items) == 1 else _("{n} Termine").format(n=len(items)))
+            busy = _("Belegt")
             parts.extend(
-                f"{_hm(i.starts_at)} {_('Belegt') if i.busy_only else i.type_label} {i.label}"
+                f"{_hm(i.starts_at)} {busy if i.busy_only else i.type_label} {i.label}"
                 for i in items[:8]
             )
         return ", ".join(parts)

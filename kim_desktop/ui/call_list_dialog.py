@@ -77,7 +77,8 @@ def call_list_document(day: date, entries: list[appointments.CallListEntry]) -> 
         "<tr>" + "".join(cell(n, c) for n, c in enumerate(cells(entry))) + "</tr>" for entry in entries
     )
     head = "".join(f"<th align='left'>{html.escape(h)}</th>" for h in headers())
-    empty = "" if entries else f"<p>{html.escape(_('An diesem Tag ist niemand anzurufen.'))}</p>"
+    nobody = _("An diesem Tag ist niemand anzurufen.")
+    empty = "" if entries else f"<p>{html.escape(nobody)}</p>"
     count = _("{n} Einträge").format(n=len(entries)) if len(entries) != 1 else _("1 Eintrag")
     document = QTextDocument()
     document.setDocumentMargin(0)

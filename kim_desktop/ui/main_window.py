@@ -263,7 +263,9 @@ class MainWindow(QMainWindow):
         with self.ctx.read() as session:
             rows = list_cases(session, person_id=person_id)
         return [
-            (r.id, f"{r.file_number} · {phase_label(r.phase)} · {_('eröffnet')} {format_date(r.opened_on)}") for r in rows
+            (r.id, _("{number} · {phase} · eröffnet {day}").format(
+                number=r.file_number, phase=phase_label(r.phase), day=format_date(r.opened_on)))
+            for r in rows
         ]
 
     def new_person(self) -> None:
