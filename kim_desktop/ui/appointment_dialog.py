@@ -427,6 +427,8 @@ class AppointmentDialog(QDialog):
             _("Einladung e&rstellen …"), _("Einladung zu diesem Termin erstellen")
         )
         self.invitation_button.clicked.connect(lambda _c=False: self.create_invitation())
+        self.ics_button = self._button(_("Als .ics …"), _("Termin als Kalenderdatei (.ics) exportieren"))
+        self.ics_button.clicked.connect(lambda _c=False: self.export_ics())
         self.held_button = self._button(
             _("Statt&gefunden …"), _("Termin hat stattgefunden, Verlaufseintrag schreiben")
         )
@@ -440,7 +442,8 @@ class AppointmentDialog(QDialog):
         self.close_button = self._button(_("Schließen"), _("Schließen"))
         self.close_button.clicked.connect(self.reject)
         buttons = QHBoxLayout()
-        for button in (self.invitation_button, self.held_button, self.no_show_button, self.cancel_button):
+        for button in (self.invitation_button, self.ics_button, self.held_button, self.no_show_button,
+                       self.cancel_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
         buttons.addWidget(self.save_button)
@@ -860,6 +863,7 @@ class AppointmentDialog(QDialog):
     def _update_buttons(self) -> None:
         saved = self.appointment_id is not None
         self.invitation_button.setEnabled(saved)
+        self.ics_button.setEnabled(saved)
         self.cancel_button.setEnabled(saved and self.stored_status != "cancelled")
 
     # --- the check ------------------------------------------------------------------------------------
@@ -1070,6 +1074,12 @@ class AppointmentDialog(QDialog):
     def _journal_saved(self, entry_id: str) -> None:
         self._show_message(_("Termin gespeichert, Verlaufseintrag angelegt."))
         self.journal_saved.emit(entry_id)
+
+    def export_ics(self):
+        """This appointment as an .ics file for Outlook or a phone."""
+        from .ics_dialogs import export_appointment
+
+        return export_appointment(self.ctx, self.appointment_id, self) if self.appointment_id else None
 
     def create_invitation(self) -> QDialog | None:
         """Open "Brief erstellen" for this appointment (saving unsaved edits first)."""

@@ -67,6 +67,7 @@ class MainWindow(QMainWindow):
         self.workplace_page = None
         self.calendar_page = None
         self.caseload_page = None
+        self.directory_page = None
         self.stack.addWidget(self.list_page)
         self.setCentralWidget(self.stack)
         self.location_label = QLabel(location_text)
@@ -106,6 +107,10 @@ class MainWindow(QMainWindow):
         self.office_hours_action = self._action(_("&Orte und Sprechzeiten …"), None, self.show_office_hours)
         file_menu.addAction(self.interpreters_action)
         file_menu.addAction(self.office_hours_action)
+        self.ics_export_action = self._action(_("&Kalender exportieren (.ics) …"), None, self.export_ics)
+        self.ics_import_action = self._action(_("Belegte Zeiten i&mportieren (.ics) …"), None, self.import_ics)
+        file_menu.addAction(self.ics_export_action)
+        file_menu.addAction(self.ics_import_action)
         self.settings_action = self._action(_("&Einstellungen …"), "Ctrl+,", self.show_settings)
         file_menu.addAction(self.settings_action)
         file_menu.addAction(self._action(_("&Beenden"), QKeySequence.StandardKey.Quit, self.close))
@@ -124,7 +129,10 @@ class MainWindow(QMainWindow):
         self.persons_action = self._action(_("P&ersonen"), "Ctrl+2", self.show_list)
         self.caseload_action = self._action(_("&Fälle"), "Ctrl+3", lambda: self.show_caseload(None))
         self.calendar_action = self._action(_("&Kalender"), "Ctrl+4", self.show_calendar)
-        for action in (self.workplace_action, self.list_action, self.caseload_action, self.calendar_action):
+        self.directory_action = self._action(_("An&gebote"), "Ctrl+5", lambda: self.show_directory())
+        pages = (self.workplace_action, self.list_action, self.caseload_action, self.calendar_action,
+                 self.directory_action)  # fmt: skip
+        for action in pages:
             view_menu.addAction(action)
         self.call_list_action = self._action(_("A&nrufliste …"), None, self.show_call_list)
         view_menu.addAction(self.call_list_action)
@@ -132,7 +140,8 @@ class MainWindow(QMainWindow):
         navigation = self.addToolBar(_("Navigation"))
         navigation.setObjectName("navigation")
         navigation.setMovable(False)
-        for action in (self.workplace_action, self.persons_action, self.caseload_action, self.calendar_action):
+        for action in (self.workplace_action, self.persons_action, self.caseload_action, self.calendar_action,
+                       self.directory_action):  # fmt: skip
             navigation.addAction(action)
         view_menu.addAction(self._action(_("&Aktualisieren"), QKeySequence.StandardKey.Refresh, self.refresh))
         language_menu = view_menu.addMenu(_("&Sprache"))
@@ -365,6 +374,8 @@ class MainWindow(QMainWindow):
             self.caseload_page.refresh()
         if self.calendar_page is not None:
             self.calendar_page.refresh()
+        if self.directory_page is not None:
+            self.directory_page.refresh()
 
     # --- case journey ----------------------------------------------------------------------------------
 
@@ -470,6 +481,51 @@ class MainWindow(QMainWindow):
             self.caseload_page.focusNextChild()
 
         self.when_ready(start)
+
+    def show_directory(self, case_id: str | None = None) -> None:
+        """The directory of offers; opened from a case page (or for ``case_id``) it offers "Vermitteln …"."""
+
+        def start() -> None:
+            wanted = case_id or self._current_case_and_person()[0]
+            if not self._confirm_leave():
+                return
+            if self.directory_page is None:
+                from .directory_page import DirectoryPage
+
+                self.directory_page = DirectoryPage()
+                self.directory_page.refer_requested.connect(self.refer_to_offer)
+                self.stack.addWidget(self.directory_page)
+                self.directory_page.set_context(self.ctx)
+            else:
+                self.directory_page.refresh()
+            self.directory_page.set_case(wanted)
+            self.stack.setCurrentWidget(self.directory_page)
+            self.directory_page.search.setFocus()
+
+        self.when_ready(start)
+
+    def refer_to_offer(self, offer_id: str) -> None:
+        """ "Vermitteln …" on the directory page: a new referral of the page's case to that offer."""
+        page = self.directory_page
+        if page is None or not page.case_id:
+            return
+        from .referral_dialog import ReferralDialog
+
+        try:
+            dialog = ReferralDialog(self.ctx, case_id=page.case_id, offer_id=offer_id, parent=self)
+        except UserError as exc:
+            self.show_error(exc)
+            return
+        dialog.changed.connect(self._referrals_changed)
+        self.referral_dialog = dialog
+        dialog.show()
+
+    def _referrals_changed(self) -> None:
+        if self.case_page is not None and self.case_page.case is not None:
+            self.case_page.referrals.refresh()
+        if self.directory_page is not None:
+            self.directory_page.refresh()
+        self._case_changed()
 
     def start_intake(self) -> None:
         page = self.person_page
@@ -643,6 +699,20 @@ class MainWindow(QMainWindow):
         from .office_hours_dialog import OfficeHoursDialog
 
         self.when_ready(lambda: OfficeHoursDialog(self.ctx, self).exec())
+
+    def export_ics(self) -> None:
+        from .ics_dialogs import IcsExportDialog
+
+        self.when_ready(lambda: IcsExportDialog(self.ctx, self).exec())
+
+    def import_ics(self) -> None:
+        def start() -> None:
+            from .ics_dialogs import import_busy_time
+
+            if import_busy_time(self.ctx, self) is not None:
+                self._appointments_changed()
+
+        self.when_ready(start)
 
     def show_settings(self) -> None:
         from .settings_dialog import SettingsDialog
