@@ -601,7 +601,7 @@ def send_referral(
             raise ValidationError(target_errors)
         release = release_for(session, (row.person_id, provider_id), today=sent_on)
         if release is None:
-            if override is None or len(override) < OVERRIDE_MIN_LENGTH:
+            if override is None or len(" ".join(override.split())) < OVERRIDE_MIN_LENGTH:
                 raise ConsentRequiredError(
                     _release_state(session, row.person_id, provider_id, sent_on), referral_id=row.id,
                     person_id=row.person_id, provider_id=provider_id, reason_too_short=override is not None,
@@ -911,7 +911,7 @@ def referral_stats(session, *, first: date | None = None, last: date | None = No
         (o or ""): n
         for o, n in session.execute(
             select(Referral.outcome, func.count()).where(*where, Referral.status != "draft").group_by(Referral.outcome)
-        ).tuples()
+        )
     }
     overrides = session.scalar(
         select(func.count()).select_from(Referral).where(*where, Referral.consent_override_reason.is_not(None))
