@@ -85,6 +85,11 @@ def embed_ltr(value: Any) -> Any:
     return value
 
 
+def author_name(ctx: ServiceContext) -> str:
+    """Who signs: the user's name; empty for the shared single workplace without accounts (signed by hand)."""
+    return ctx.actor.display_name if ctx.actor.user_id else ""
+
+
 def check_language(key: str, language: str) -> None:
     """German message for a letter language that doesn't exist or a letter that has no translations."""
     if language not in LANGUAGES:
@@ -213,7 +218,7 @@ def build_context(
             "sprechzeiten": profile["office_hours"],
             "datenschutz": profile["dpo_contact"],
         },
-        "sachbearbeitung": {"name": ctx.actor.display_name},
+        "sachbearbeitung": {"name": author_name(ctx)},
         "heute": format_date(date.today()),
         "auskunft": {"abschnitte": []},
     }
@@ -281,7 +286,10 @@ def make_letter(
         subject = letter_templates.render_subject(template.subject, context)
         profile = office_profile(session)
         texts = LETTER_TEXTS["de"]
-        info = [(texts["file_number"], case.file_number if case else "—"), (texts["contact"], ctx.actor.display_name)]
+        author = author_name(ctx)
+        info = [(texts["file_number"], case.file_number if case else "—")]
+        if author:
+            info.append((texts["contact"], author))
         if profile["phone"]:
             info.append((texts["phone"], profile["phone"]))
         if profile["email"]:
@@ -301,7 +309,7 @@ def make_letter(
                 salutation=anrede(person, language),
                 body=letter_templates.render(translated.body, foreign_context),
                 closing=foreign["closing"],
-                signature=ctx.actor.display_name,
+                signature=author,
                 direction=foreign["direction"],
             )
         letter = Letter(
@@ -314,7 +322,7 @@ def make_letter(
             salutation=context["person"]["anrede"],
             body=paragraphs,
             closing=texts["closing"],
-            signature=ctx.actor.display_name,
+            signature=author,
             translation=translation,
         )
         pdf = render_letter(letter, letterhead(session))
