@@ -48,6 +48,7 @@ from ..services.codes import case_managers, code_labels, locations
 from ..services.dates import parse_date
 from .appointments_panel import AppointmentsPanel
 from .documents_panel import DocumentsPanel
+from .referrals_panel import ReferralsPanel
 from .widgets import RowsTableModel, make_list_table
 
 JOURNAL_PAGE = 200
@@ -253,6 +254,9 @@ class CasePage(QWidget):
         self.tabs.addTab(self._history_tab(), _("Phasenverlauf"))
         self.appointments = AppointmentsPanel()
         self.tabs.addTab(self.appointments, _("Termine"))
+        self.referrals = ReferralsPanel()
+        self.referrals.changed.connect(lambda: self.case and self.changed.emit(self.case.id))
+        self.tabs.addTab(self.referrals, _("Vermittlungen"))
 
         # The case's archived letters, below the tabs (always in view after a letter was made); the user
         # can give the tabs or the list more room with the splitter handle.
@@ -508,6 +512,7 @@ class CasePage(QWidget):
         self.ctx = ctx
         self.documents.set_context(ctx)
         self.appointments.set_context(ctx)
+        self.referrals.set_context(ctx)
         lang = current_language()
         with ctx.read() as session:
             self._contact_types = code_labels(session, "contact_type", lang)
@@ -544,6 +549,7 @@ class CasePage(QWidget):
         self._load_history()
         self.documents.load(case_id=case_id)
         self.appointments.load(case_id=case_id)
+        self.referrals.load(case_id)
         self.status.clear()
 
     def _reset_forms(self) -> None:

@@ -163,7 +163,7 @@ def test_title_shows_file_number_and_name(qtbot, window, ui_ctx, screenshot_dir)
     assert page.title.textFormat() == Qt.TextFormat.PlainText
     assert "[ Klärung ]" in page.phase_bar.text()
     assert [page.tabs.tabText(i) for i in range(page.tabs.count())] == [
-        "Verlauf", "Assessment", "Hilfeplan", "Wiedervorlagen", "Phasenverlauf", "Termine"]
+        "Verlauf", "Assessment", "Hilfeplan", "Wiedervorlagen", "Phasenverlauf", "Termine", "Vermittlungen"]
     assert [page.tabs.tabText(i) for i in range(5)] == list(TAB_NAMES)
     assert page.next_button.isVisible() and page.next_button.text() == "&Weiter zu: Assessment"
     assert not page.reopen_button.isVisible()
