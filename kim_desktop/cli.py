@@ -173,7 +173,42 @@ def build_parser() -> argparse.ArgumentParser:
     _person_fields(update, required=False)
     update.add_argument("--expected-version", type=int, default=None)
     update.add_argument("--json", action="store_true")
+    _referral_parsers(command)
     return parser
+
+
+def _referral_parsers(command) -> None:
+    """``referrals``, ``offers`` and ``directory import|export`` (referrals and the directory of offers)."""
+    referrals = command("referrals", _("Vermittlungen auflisten"))
+    referrals.add_argument(
+        "--status", default=None, help=_("draft, sent, accepted, rejected, completed, revoked oder open")
+    )
+    referrals.add_argument("--case", default=None, metavar="ID", help=_("nur die Vermittlungen dieses Falls"))
+    referrals.add_argument("--manager", default=None, help=_("Case Manager/in (Benutzername oder Kennung)"))
+    referrals.add_argument(
+        "--overdue", action="store_true", help=_("nur versendete ohne Rückmeldung nach Ablauf der Frist")
+    )
+    referrals.add_argument("--json", action="store_true")
+
+    offers = command("offers", _("Angebote im Verzeichnis suchen"))
+    offers.add_argument("--category", default=None, help=_("Kategorie (Code oder Bezeichnung)"))
+    offers.add_argument("--language", default=None, metavar="CODE", help=_("Sprache, z. B. ar, fa_AF, uk"))
+    offers.add_argument("--place", default=None, help=_("Kommune"))
+    offers.add_argument("--residence-status", default=None, metavar="CODE", help=_("offen für diesen Aufenthaltsstatus"))
+    offers.add_argument("--text", default=None, help=_("Suchwörter"))
+    offers.add_argument("--all", action="store_true", help=_("auch abgelaufene Angebote"))
+    offers.add_argument("--json", action="store_true")
+
+    directory = command("directory", _("Angebotsverzeichnis importieren oder exportieren (CSV, JSON)"))
+    directory_sub = directory.add_subparsers(dest="directory_command", parser_class=_Parser, required=True)
+    directory_import = directory_sub.add_parser("import", help=_("Verzeichnis aus einer Datei übernehmen (alles oder nichts)"))
+    _db_option(directory_import, default=argparse.SUPPRESS)
+    directory_import.add_argument("file", metavar="DATEI")
+    directory_import.add_argument("--format", choices=("csv", "json"), default=None, help=_("Standard: nach Dateiendung"))
+    directory_export = directory_sub.add_parser("export", help=_("Verzeichnis in eine Datei schreiben"))
+    _db_option(directory_export, default=argparse.SUPPRESS)
+    directory_export.add_argument("file", metavar="DATEI")
+    directory_export.add_argument("--format", choices=("csv", "json"), default=None, help=_("Standard: nach Dateiendung"))
 
 
 def _positive_int(text: str) -> int:
@@ -705,6 +740,144 @@ def cmd_ics_import(args) -> int:
 
 
 COMMANDS.update({"appointments": cmd_appointments, "ics": cmd_ics, "ics-import": cmd_ics_import})
+
+
+# --- referrals and the directory of offers -----------------------------------------------------------------
+
+
+def cmd_referrals(args) -> int:
+    from sqlalchemy import select
+
+    from .db.models import Case
+    from .services import ical, referrals
+
+    ctx = _context(args)
+    try:
+        with ctx.read() as session:
+            manager_id = ical.resolve_manager(session, args.manager)
+            known = select(Case.id).where(Case.id == args.case, Case.deleted_at.is_(None))
+            if args.case and session.scalar(known) is None:
+                raise UserError(_("Keine Fallakte mit dieser Kennung gefunden."))
+        if args.overdue:
+            if args.status not in (None, "sent"):
+                raise UserError(_("--overdue zeigt nur versendete Vermittlungen; bitte ohne --status angeben."))
+            rows = referrals.read_overdue(ctx, case_manager_id=manager_id, case_id=args.case)
+        else:
+            rows = referrals.read_referrals(ctx, status=args.status, case_id=args.case, case_manager_id=manager_id)
+    finally:
+        ctx.database.dispose()
+    if args.json:
+        print(json.dumps([r.to_json() for r in rows], ensure_ascii=False))
+        return 0
+    if not rows:
+        print(_("Keine Vermittlungen."))
+        return 0
+    for r in rows:
+        sent = r.sent_on.strftime("%d.%m.%Y") if r.sent_on else "–"
+        flag = "  " + _("Rückmeldung überfällig") if r.overdue else ""
+        print(f"{r.file_number}  {r.status_label:<13} {sent:<10}  {r.offer_title or '–'} ({r.provider_name}){flag}")
+    print(ngettext("{n} Vermittlung", "{n} Vermittlungen", len(rows)).format(n=len(rows)))
+    return 0
+
+
+def _offer_json(row) -> dict:
+    return {
+        "id": row.id, "title": row.title, "category": row.category, "category_label": row.category_label,
+        "provider_id": row.provider_id, "provider": row.provider_name, "municipality": row.municipality,
+        "languages": row.languages, "residence_statuses": row.residence_statuses,
+        "access_conditions": row.access_conditions, "cost": row.cost,
+        "valid_from": row.valid_from.isoformat() if row.valid_from else None,
+        "valid_until": row.valid_until.isoformat() if row.valid_until else None,
+        "last_checked_on": row.last_checked_on.isoformat() if row.last_checked_on else None, "expired": row.expired,
+    }  # fmt: skip
+
+
+def cmd_offers(args) -> int:
+    from .services import directory
+    from .services.office_hours import is_known_language
+
+    if args.language is not None and not is_known_language(args.language):
+        raise UserError(_("Unbekannte Sprache „{code}“: bitte einen Sprachcode wie de, ar, fa_AF angeben.").format(
+            code=args.language[:20]))  # fmt: skip
+    ctx = _context(args)
+    try:
+        with ctx.read() as session:
+            rows = directory.search_offers(
+                session, text=args.text, category=args.category, municipality=args.place, language=args.language,
+                residence_status=args.residence_status, include_expired=args.all, limit=10_000,
+            )  # fmt: skip
+    finally:
+        ctx.database.dispose()
+    if args.json:
+        print(json.dumps([_offer_json(r) for r in rows], ensure_ascii=False))
+        return 0
+    if not rows:
+        print(_("Keine passenden Angebote."))
+        return 0
+    for r in rows:
+        extra = "  " + _("(abgelaufen)") if r.expired else ""
+        print(f"{r.category_label:<30} {r.title} – {r.provider_name}, {r.municipality or '–'} "
+              f"[{', '.join(r.languages)}]{extra}")  # fmt: skip
+    print(ngettext("{n} Angebot", "{n} Angebote", len(rows)).format(n=len(rows)))
+    return 0
+
+
+def _directory_format(path, given: str | None) -> str:
+    if given:
+        return given
+    return "json" if path.suffix.lower() == ".json" else "csv"
+
+
+def cmd_directory(args) -> int:
+    from pathlib import Path
+
+    from .services import directory
+
+    path = Path(args.file)
+    fmt = _directory_format(path, args.format)
+    if args.directory_command == "export":
+        if path.is_dir():
+            raise UserError(_("Bitte eine Datei angeben, keinen Ordner: {path}").format(path=path))
+        if not path.parent.is_dir():
+            raise UserError(_("Den Ordner für die Datei gibt es nicht: {path}").format(path=path.parent))
+        ctx = _context(args)
+        try:
+            data = directory.export_directory_logged(ctx, fmt)
+        finally:
+            ctx.database.dispose()
+        _write_atomic(path, data)
+        print(_("Verzeichnis exportiert ({fmt}): {path}").format(fmt=fmt.upper(), path=path))
+        return 0
+    try:
+        with path.open("rb") as source:
+            data = source.read(directory.MAX_IMPORT_BYTES + 1)
+    except OSError:
+        raise UserError(_("Die Datei kann nicht gelesen werden: {path}").format(path=path)) from None
+    ctx = _context(args)
+    try:
+        report = directory.import_directory(ctx, data, fmt)
+    except directory.DirectoryImportError as exc:
+        errors = exc.report.errors
+        where = _("Zeile") if fmt == "csv" else _("Eintrag")
+        listed = "; ".join(f"{where} {number}: {message.rstrip('.')}" for number, message in errors[:20])
+        if len(errors) > 20:
+            listed += "; " + _("… und {n} weitere").format(n=len(errors) - 20)
+        count = ngettext("{n} fehlerhafter Eintrag", "{n} fehlerhafte Einträge", len(errors)).format(n=len(errors))
+        raise UserError(
+            _("Import abgebrochen, nichts wurde übernommen ({count}): {list}.").format(count=count, list=listed)
+        ) from None
+    finally:
+        ctx.database.dispose()
+    print(
+        _("Verzeichnis importiert: {pc} Träger und {oc} Angebote neu, {pu} Träger und {ou} Angebote aktualisiert.").format(
+            pc=report.providers_created, oc=report.offers_created, pu=report.providers_updated,
+            ou=report.offers_updated,
+        )
+    )  # fmt: skip
+    return 0
+
+
+COMMANDS.update({"referrals": cmd_referrals, "offers": cmd_offers, "directory": cmd_directory})
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1753,6 +1753,7 @@ class _Generator:
             "answered_on": answered_on, "rejection_reason": rng.choice(_REJECTIONS) if status == "rejected" else None,
             "outcome": outcome, "feedback": None, "follow_up_days": follow_up_days,
             "release_consent_id": consent_id, "created_by": manager,
+            "sent_via": ("post", "email", "personal")[created_ord % 3] if sent_on else None,  # no draw: same data
             "created_at": self.stamp(date.fromordinal(created_ord)), "updated_at": stamp, "version": 1,
         })  # fmt: skip
         previous = None

@@ -826,6 +826,14 @@ def export_directory(session, fmt: str = "csv") -> bytes:
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
+def export_directory_logged(ctx: ServiceContext, fmt: str = "csv") -> bytes:
+    """:func:`export_directory`, logged as an export (the directory names providers' contact persons)."""
+    with ctx.write() as session:
+        data = export_directory(session, fmt)
+        audit.record(session, "export", entity_type="directory", detail={"format": fmt, "bytes": len(data)})
+        return data
+
+
 def _parse_day(value: Any) -> date:
     """ISO (2026-03-14) or German (14.03.2026) date; ValueError otherwise."""
     text = str(value).strip()

@@ -856,6 +856,19 @@ def read_referrals(ctx: ServiceContext, **filters) -> list[ReferralRow]:
         return rows
 
 
+def read_overdue(
+    ctx: ServiceContext, *, case_manager_id: str | None = None, case_id: str | None = None
+) -> list[ReferralRow]:
+    """:func:`overdue_referrals` as an audited read (count only); ``case_id`` narrows to one case."""
+    with ctx.write() as session:
+        rows = overdue_referrals(session, case_manager_id=case_manager_id)
+        if case_id:
+            rows = [r for r in rows if r.case_id == case_id]
+        audit.record(session, "read", entity_type="referral", case_id=case_id,
+                     detail={"count": len(rows), "overdue": True})  # fmt: skip
+        return rows
+
+
 def history(session, referral_id: str) -> list[StatusChangeRow]:
     """Every status change of a referral, oldest first (dated and attributed)."""
     labels = status_labels()
