@@ -154,6 +154,27 @@ class OfferModel(RowsTableModel):
         return None
 
 
+class _OfferTable(QTableView):
+    """The result table: its columns share the width by weight (Angebot widest), "geprüft am" fits its date,
+    so all six stay visible without sideways scrolling, also at 150 %."""
+
+    WEIGHTS = (30, 22, 12, 17, 19)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        self.fit_columns()
+
+    def fit_columns(self) -> None:
+        header = self.horizontalHeader()
+        if self.model() is None or header.count() < len(self.WEIGHTS) + 1:
+            return
+        last = max(header.sectionSizeHint(5), self.sizeHintForColumn(5))
+        room = max(0, self.viewport().width() - last)
+        total = sum(self.WEIGHTS)
+        for column, weight in enumerate(self.WEIGHTS):
+            self.setColumnWidth(column, max(40, room * weight // total))
+
+
 class DirectoryPage(QWidget):
     """The directory of offers. ``refer_requested(offer_id)`` when "Vermitteln …" is pressed (for a case);
     ``changed()`` after the directory was edited or imported."""
@@ -204,8 +225,14 @@ class DirectoryPage(QWidget):
         filters = QGridLayout()
         filters.setHorizontalSpacing(8)
         self.filter_errors: dict[str, FieldError] = {}
+        search_caption = QLabel(_("&Suche:"))
+        search_caption.setBuddy(self.search)
+        self.search.setAccessibleName(_("Suche"))
+        self.filter_errors["text"] = FieldError(self.search)
+        search_row = QHBoxLayout()
+        search_row.addWidget(search_caption)
+        search_row.addWidget(self.search, 1)
         cells = (
-            ("text", _("&Suche:"), self.search),
             ("category", _("&Kategorie:"), self.category),
             ("municipality", _("&Ort:"), self.municipality),
             ("language", _("S&prache:"), self.language),
@@ -222,21 +249,18 @@ class DirectoryPage(QWidget):
             filters.addWidget(caption, 0, column)
             filters.addWidget(widget, 1, column)
             filters.addWidget(error, 2, column)
-        filters.setColumnStretch(0, 3)
-        for column in range(1, len(cells)):
-            filters.setColumnStretch(column, 2)
+        for column in range(len(cells)):
+            filters.setColumnStretch(column, 1)
 
         # --- results and details ---
         self.model = OfferModel(self)
-        self.table = QTableView()
+        self.table = _OfferTable()
         self.table.setModel(self.model)
         self._table_description = _("Pfeiltasten wählen ein Angebot; die Einzelheiten stehen daneben.")
         make_list_table(self.table, _("Gefundene Angebote"), self._table_description)
-        header = self.table.horizontalHeader()
+        self.table.horizontalHeader().setStretchLastSection(False)
+        self.table.horizontalHeader().setSectionResizeMode(5, QHeaderView.ResizeMode.ResizeToContents)
         char = self.fontMetrics().averageCharWidth()
-        for column, chars in enumerate((34, 22, 12, 18, 22)):
-            self.table.setColumnWidth(column, chars * char)
-        header.setSectionResizeMode(5, QHeaderView.ResizeMode.ResizeToContents)
         self.table.activated.connect(lambda _i: self.activate_selected())
         self.count_label = QLabel()
         self.count_label.setAccessibleName(_("Anzahl gefundener Angebote"))
@@ -265,6 +289,7 @@ class DirectoryPage(QWidget):
         self.splitter.addWidget(self.detail)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([640, 360])  # scaled to the room there is
 
         # --- actions ---
         self.refer_button = QPushButton(_("&Vermitteln …"))
@@ -307,6 +332,8 @@ class DirectoryPage(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.heading)
         layout.addWidget(self.case_label)
+        layout.addLayout(search_row)
+        layout.addWidget(self.filter_errors["text"])
         layout.addLayout(filters)
         layout.addWidget(self.splitter, 1)
         layout.addLayout(buttons)

@@ -18,6 +18,7 @@ from datetime import date
 
 from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QButtonGroup,
     QComboBox,
     QCompleter,
@@ -57,6 +58,20 @@ STEP_STATUS = {"send": "sent", "accept": "accepted", "reject": "rejected", "comp
 
 def sent_via_labels() -> dict[str, str]:
     return referrals.sent_via_labels()
+
+
+def fit_height(dialog: QDialog, width: int) -> None:
+    """Room for every wrapped line: a dialog with word-wrapped labels gets the height its width needs
+    (Qt sizes top-level windows without height-for-width, so long texts would overlap at 150 %)."""
+    screen = dialog.screen()
+    if screen is not None:
+        width = min(width, int(screen.availableGeometry().width() * 0.95))
+    layout = dialog.layout()
+    layout.activate()
+    height = layout.totalHeightForWidth(width) if layout.hasHeightForWidth() else layout.sizeHint().height()
+    height = max(height, layout.minimumSize().height())
+    dialog.setMinimumHeight(height)
+    dialog.resize(width, max(height, dialog.height() if dialog.isVisible() else 0))
 
 
 def qdate(value: date) -> QDate:
@@ -106,6 +121,10 @@ class _Step(QDialog):
         layout.addWidget(self.message)
         layout.addLayout(buttons)
         self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 60)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        fit_height(self, max(self.width(), self.minimumWidth()))
+        super().showEvent(event)
 
     def values(self) -> dict:
         return {}
@@ -246,13 +265,12 @@ class ConsentGateDialog(QDialog):
         self.heading.setTextFormat(Qt.TextFormat.PlainText)
         recipient = _("Empfänger: {provider}").format(provider=provider) if provider else ""
         explanation = _(
-            "Ein Vermittlungsschreiben enthält Angaben über die Person. Die Stelle darf sie nur erhalten, wenn "
-            "die Person Sie dafür von der Schweigepflicht entbunden hat (schriftlich, widerruflich)."
+            "Die Vermittlung enthält Angaben über die Person; die Stelle darf sie nur mit einer "
+            "Schweigepflichtentbindung erhalten."
         )
         choices = _(
-            "Erstellen Sie das Formular für die Entbindung und lassen Sie es unterschreiben. Nur wenn es gute "
-            "Gründe gibt, ohne Entbindung zu senden, können Sie trotzdem senden: dann wird Ihre Begründung "
-            "protokolliert."
+            "Erstellen Sie die Entbindung und lassen Sie sie unterschreiben. Nur wenn es anders nicht geht: "
+            "trotzdem senden – Ihre Begründung wird protokolliert."
         )
         detail = {
             "revoked": _("Die letzte Entbindung für diese Stelle wurde widerrufen."),
@@ -290,7 +308,7 @@ class ConsentGateDialog(QDialog):
         layout.addLayout(top, 1)
         layout.addSpacing(8)
         layout.addLayout(buttons)
-        self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 70)
+        fit_height(self, self.fontMetrics().averageCharWidth() * 72)
         self.release_button.setFocus()
 
     def _choose(self, choice: str) -> None:
@@ -370,7 +388,7 @@ class ReferralDialog(QDialog):
         self.offer.setEditable(True)
         self.offer.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.offer.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.offer.setMinimumContentsLength(28)
+        self.offer.setMinimumContentsLength(16)
         self.offer.lineEdit().setPlaceholderText(_("Titel oder Träger eintippen …"))
         completer = QCompleter(self.offer.model(), self.offer)
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
@@ -384,10 +402,14 @@ class ReferralDialog(QDialog):
         self.find_button.setAccessibleName(_("Angebot im Angebotsverzeichnis suchen"))
         self.find_button.clicked.connect(lambda _c=False: self.find_offer())
         offer_row = QWidget()
-        offer_layout = QHBoxLayout(offer_row)
+        offer_layout = QVBoxLayout(offer_row)  # the button below: the column stays narrow at 150 %
         offer_layout.setContentsMargins(0, 0, 0, 0)
-        offer_layout.addWidget(self.offer, 1)
-        offer_layout.addWidget(self.find_button)
+        offer_layout.setSpacing(4)
+        offer_layout.addWidget(self.offer)
+        find_row = QHBoxLayout()
+        find_row.addWidget(self.find_button)
+        find_row.addStretch(1)
+        offer_layout.addLayout(find_row)
         self.errors: dict[str, FieldError] = {}
         self.errors["offer_id"] = add_picker_field(form, _("&Angebot:*"), offer_row, self.offer)
         self.provider_label = QLabel()
@@ -397,7 +419,7 @@ class ReferralDialog(QDialog):
         form.addRow(self.provider_label)
         self.plan = QComboBox()
         self.plan.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.plan.setMinimumContentsLength(28)
+        self.plan.setMinimumContentsLength(16)
         self.errors["goal_id"] = add_field(
             form, _("&Hilfeplan (Ziel oder Schritt):"), self.plan,
             tip=_("Das Ziel oder der Schritt des Hilfeplans, dem die Vermittlung dient."),
@@ -419,7 +441,10 @@ class ReferralDialog(QDialog):
         self.save_button = QPushButton(_("Entwurf &speichern"))
         self.save_button.setAccessibleName(_("Entwurf speichern"))
         self.save_button.clicked.connect(lambda _c=False: self.save())
-        form.addRow(self.save_button)
+        save_row = QHBoxLayout()
+        save_row.addWidget(self.save_button)
+        save_row.addStretch(1)
+        form.addRow(save_row)
 
         # --- where it stands ---
         state = QGroupBox(_("Stand"))
@@ -473,7 +498,8 @@ class ReferralDialog(QDialog):
         state_layout.addWidget(history_label)
         state_layout.addWidget(self.history, 1)
 
-        columns = QHBoxLayout()
+        self.what_group, self.state_group = what, state
+        self.columns = columns = QBoxLayout(QBoxLayout.Direction.LeftToRight)
         columns.addWidget(what, 1)
         columns.addWidget(state, 1)
         content = QWidget()
@@ -497,7 +523,8 @@ class ReferralDialog(QDialog):
         plain_buttons(self.close_button)
         bottom = QHBoxLayout()
         bottom.addWidget(self.message, 1)
-        bottom.addWidget(self.close_button)
+        bottom.addStretch(0)
+        bottom.addWidget(self.close_button, 0, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom)
         layout = QVBoxLayout(self)
         layout.addWidget(scroll, 1)
         layout.addLayout(bottom)
@@ -507,6 +534,17 @@ class ReferralDialog(QDialog):
         self.plan.currentIndexChanged.connect(lambda _i: self._edited("goal_id"))
         self.reason.textChanged.connect(lambda: self._edited("reason"))
         self.follow_up.valueChanged.connect(lambda _v: self._edited("follow_up_days"))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        """Side by side when there is room, else one below the other (150 % on a small screen)."""
+        spacing = self.columns.spacing() + 2 * self.layout().contentsMargins().left() + 24
+        needed = self.what_group.minimumSizeHint().width() + self.state_group.minimumSizeHint().width() + spacing
+        direction = (
+            QBoxLayout.Direction.LeftToRight if event.size().width() >= needed else QBoxLayout.Direction.TopToBottom
+        )
+        if self.columns.direction() != direction:
+            self.columns.setDirection(direction)
+        super().resizeEvent(event)
 
     # --- loading -----------------------------------------------------------------------------------------
 
@@ -522,6 +560,11 @@ class ReferralDialog(QDialog):
                     None,
                 )
             plan = journal.goals(session, self.case_id)
+            default_days = referrals.default_feedback_days(session)
+        self.follow_up.setSpecialValueText(_("Voreinstellung ({n} Tage)").format(n=default_days))
+        self.follow_up.setMaximumWidth(
+            self.follow_up.fontMetrics().horizontalAdvance(self.follow_up.specialValueText()) + 60
+        )
         self._loading = True
         self.offer.clear()
         self.offer.addItem("", None)
@@ -564,6 +607,7 @@ class ReferralDialog(QDialog):
         self.reason.setPlainText(view.reason or "")
         self.follow_up.setValue(view.follow_up_days or 0)
         self._loading = False
+        self.offer.lineEdit().setCursorPosition(0)  # the title's start, not its end
         self._offer_changed(mark=False)
         if not row.offer_id and row.provider_name:
             self.provider_label.setText(_("Träger: {name}").format(name=row.provider_name))
@@ -636,6 +680,17 @@ class ReferralDialog(QDialog):
         editable = "save" in allowed
         for widget in (self.offer, self.find_button, self.plan, self.follow_up):
             widget.setEnabled(editable)
+        self.find_button.setVisible(editable)
+        # Where it stands comes first once the referral is under way (left, or on top when stacked).
+        first = self.what_group if editable else self.state_group
+        if self.columns.indexOf(first) != 0:
+            self.columns.removeWidget(first)
+            self.columns.insertWidget(0, first, 1)
+        what = (self.offer, self.find_button, self.plan, self.reason, self.follow_up, self.save_button)
+        state = (*self.workflow_buttons, self.history)
+        chain = (*what, *state) if editable else (*state, *what)
+        for before, after in zip((*chain, self.close_button)[:-1], (*chain, self.close_button)[1:], strict=True):
+            QWidget.setTabOrder(before, after)
         self.reason.setReadOnly(not editable)
         self.save_button.setEnabled(editable)
         self.save_button.setVisible(editable)

@@ -422,14 +422,27 @@ def test_overdue_feedback_is_said_in_words(qtbot, ctx, office):
     assert f"Rückmeldung fällig seit {due} – überfällig" in dialog.status_label.text()
 
 
-def test_dialogs_are_labelled_and_keyboard_unique(qtbot, ctx, office):
+def test_dialogs_are_labelled_and_keyboard_unique(qtbot, ctx, office, screenshot_dir):
+    from test_accessibility import tab_chain
+
     _panel, dialog = open_new_referral(qtbot, ctx, office, offer_id=office["ik_arabic"])
+    dialog.choose_plan("goal", office["goal"])
     assert dialog.save()
     assert mnemonic_clashes(dialog) == {}
     assert unnamed_controls(dialog) == []
+    dialog.activateWindow()
+    qtbot.waitUntil(dialog.isActiveWindow)
+    chain = tab_chain(qtbot, dialog.plan)
+    assert dialog.offer in chain or dialog.offer.lineEdit() in chain
+    for widget in (dialog.reason, dialog.save_button, dialog.send_button, dialog.letter_button,
+                   dialog.history, dialog.close_button):  # fmt: skip
+        assert widget in chain, widget.accessibleName()
+    assert chain.index(dialog.save_button) < chain.index(dialog.send_button) < chain.index(dialog.close_button)
+    dialog.grab().save(str(screenshot_dir / "ui_referral_draft.png"))
     dialog.send("email")
     gate = dialog.consent_dialog
     assert mnemonic_clashes(gate) == {} and unnamed_controls(gate) == []
+    gate.grab().save(str(screenshot_dir / "ui_referral_consent_gate.png"))
     assert QApplication.focusWidget() is gate.release_button or gate.release_button.isDefault()
     gate.reject()
     for step in (dialog.start_send(), ):
@@ -437,6 +450,7 @@ def test_dialogs_are_labelled_and_keyboard_unique(qtbot, ctx, office):
         step.reject()
     page = show(qtbot, DirectoryPage(ctx, case_id=office["case"]))
     assert page.refer_button.isVisible() and "Haddad, Rana" in page.case_label.text()
+    page.grab().save(str(screenshot_dir / "ui_directory_page.png"))
     assert mnemonic_clashes(page) == {} and unnamed_controls(page) == []
     offer = page.new_offer()
     assert mnemonic_clashes(offer) == {} and unnamed_controls(offer) == []
