@@ -52,6 +52,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--skip-letters", action="store_true", help="do not measure letters (single, 500, LibreOffice)"
     )
     parser.add_argument(
+        "--skip-referrals",
+        action="store_true",
+        help="do not measure referrals and the directory (tops up to 100,000 referrals and 2,000 offers)",
+    )
+    parser.add_argument(
         "--skip-libreoffice",
         action="store_true",
         help="letters without the LibreOffice comparison (saves ~20 s)",
@@ -274,6 +279,10 @@ def main(argv=None) -> int:
         from .calendar import measure as measure_calendar
 
         results.update(measure_calendar(db))
+    if not args.skip_referrals:
+        from .referrals import measure as measure_referrals
+
+        results.update(measure_referrals(db))
     rows = targets_table(results)
     print_table(rows)
     print(f"search p50 {results['search_p50_ms']} ms, max {results['search_max_ms']} ms; "
@@ -298,6 +307,10 @@ def main(argv=None) -> int:
             print(f"  week view widget (load + layout + paint) median {results['calendar_week_view_ms']} ms, "
                   f"p95 {results['calendar_week_view_p95_ms']} ms; team month view median "
                   f"{results['calendar_team_month_view_ms']} ms, max {results['calendar_team_month_view_max_ms']} ms")
+    if "directory_search_ms" in results:
+        from .referrals import print_referrals
+
+        print_referrals(results)
     results["targets"] = [dict(zip(("measure", "value", "target", "result"), r, strict=True)) for r in rows]
     if args.out:
         args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")

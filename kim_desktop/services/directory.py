@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import String, cast, func, select
+from sqlalchemy import String, cast, func, select, type_coerce
 
 from ..db.base import utcnow
 from ..db.models import CodeEntry, Offer, Provider, ProviderContact, Referral
@@ -645,12 +645,31 @@ def is_expired(valid_until: date | None, today: date | None = None) -> bool:
     return valid_until is not None and valid_until < (today or date.today())
 
 
+def _raw(column):
+    """The column without SQLAlchemy's result processing: JSON and dates are decoded only for the rows shown."""
+    return type_coerce(column, String)
+
+
 _OFFER_COLUMNS = (
     Offer.id, Offer.title, Offer.category, Offer.provider_id, Provider.name, Offer.municipality,
-    Provider.municipality, Provider.city, Offer.languages, Offer.residence_statuses, Offer.access_conditions,
-    Offer.cost, Offer.valid_from, Offer.valid_until, Offer.last_checked_on, Offer.description, Offer.target_group,
-    Provider.unit,
+    Provider.municipality, Provider.city, _raw(Offer.languages), _raw(Offer.residence_statuses),
+    Offer.access_conditions, Offer.cost, _raw(Offer.valid_from), _raw(Offer.valid_until),
+    _raw(Offer.last_checked_on), Offer.description, Offer.target_group, Provider.unit,
 )  # fmt: skip
+
+
+def _as_list(value) -> list | None:
+    """A JSON list as SQLite (text) or PostgreSQL (already decoded) returns it."""
+    if value is None or isinstance(value, list):
+        return value
+    decoded = json.loads(value)
+    return decoded if isinstance(decoded, list) else None
+
+
+def _as_date(value) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
 
 
 def search_offers(
@@ -705,33 +724,39 @@ def search_offers(
         )
     words = _fold(text).split() if text else []
     place = _fold(municipality) if municipality else ""
-    labels = category_labels(session)
-    result: list[OfferRow] = []
-    for (
-        id_, title, cat, prov_id, prov_name, muni, prov_muni, prov_city, langs, statuses, access, cost, valid_from,
-        valid_until, checked, description, target, unit,
-    ) in session.execute(stmt):
-        langs = langs or []
-        if wanted_language and not _same_language(wanted_language, langs):
+    hits = []
+    # Core execution (no ORM row processing); up to all 2,000 offers pass here when nothing is filtered.
+    for row in session.connection().execute(stmt):
+        (id_, title, _cat, _prov, prov_name, muni, prov_muni, prov_city, langs, statuses, access, cost, _from,
+         _until, _checked, description, target, unit) = row  # fmt: skip
+        if wanted_language and not _same_language(wanted_language, _as_list(langs) or []):
             continue
-        if residence_status and statuses and residence_status not in statuses:
-            continue
-        effective_place = muni or prov_muni or prov_city
-        if place and _fold(effective_place) != place:
+        if residence_status and statuses is not None:
+            decoded = _as_list(statuses)
+            if decoded and residence_status not in decoded:
+                continue
+        if place and _fold(muni or prov_muni or prov_city) != place:
             continue
         if words:
-            haystack = _fold(" ".join(p for p in (title, description, target, access, prov_name, unit, cost) if p))
+            haystack = " ".join(p for p in (title, description, target, access, prov_name, unit, cost) if p).casefold()
             if not all(w in haystack for w in words):
                 continue
+        hits.append(((title.casefold(), prov_name.casefold(), id_), row))
+    hits.sort(key=lambda hit: hit[0])
+    labels = category_labels(session)
+    result: list[OfferRow] = []
+    for _key, row in hits[:limit]:
+        (id_, title, cat, prov_id, prov_name, muni, prov_muni, prov_city, langs, statuses, access, cost, valid_from,
+         valid_until, checked, _description, _target, _unit) = row  # fmt: skip
+        until = _as_date(valid_until)
         result.append(
             OfferRow(
-                id_, title, cat, labels.get(cat, cat), prov_id, prov_name, effective_place, list(langs),
-                list(statuses) if statuses else None, access, cost, valid_from, valid_until, checked,
-                is_expired(valid_until, today),
-            )
+                id_, title, cat, labels.get(cat, cat), prov_id, prov_name, muni or prov_muni or prov_city,
+                list(_as_list(langs) or []), _as_list(statuses) or None, access, cost, _as_date(valid_from), until,
+                _as_date(checked), is_expired(until, today),
+            )  # fmt: skip
         )
-    result.sort(key=lambda r: (_fold(r.title), _fold(r.provider_name), r.id))
-    return result[:limit]
+    return result
 
 
 def offer_detail(session, offer_id: str, *, today: date | None = None) -> OfferDetail:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from ..db.base import utcnow
 from ..db.models import (
@@ -724,28 +724,34 @@ def _row_select():
 
 
 def _valid_releases(session, pairs: set[tuple[str, str]], today: date) -> set[tuple[str, str]]:
+    """Which (person, provider) pairs have a valid release today (one query per 500 pairs)."""
     if not pairs:
         return set()
-    persons = {p for p, _x in pairs}
     found: set[tuple[str, str]] = set()
-    person_list = list(persons)
-    for start in range(0, len(person_list), 500):
-        chunk = person_list[start : start + 500]
+    pair_list = sorted(pairs)
+    for start in range(0, len(pair_list), 500):
+        chunk = pair_list[start : start + 500]
         found.update(
             (person_id, provider_id)
             for person_id, provider_id in session.execute(
-                select(Consent.person_id, Consent.recipient_provider_id).where(
-                    Consent.person_id.in_(chunk), Consent.recipient_provider_id.is_not(None),
+                select(Consent.person_id, Consent.recipient_provider_id)
+                .where(  # person index first (a tuple IN scans the table on SQLite); pairs checked below
+                    Consent.person_id.in_({p for p, _v in chunk}),
+                    Consent.recipient_provider_id.in_({v for _p, v in chunk}),
                     *_valid_release_filter(today),
-                )  # fmt: skip
+                )
+                .distinct()
             )
         )
     return found & pairs
 
 
 def _rows(session, stmt, today: date | None = None) -> list[ReferralRow]:
+    return _build(session, session.execute(stmt).all(), today)
+
+
+def _build(session, raw, today: date | None = None) -> list[ReferralRow]:
     today = today or date.today()
-    raw = session.execute(stmt).all()
     if not raw:
         return []
     labels = status_labels()
@@ -789,21 +795,31 @@ def person_referrals(session, person_id: str, *, today: date | None = None) -> l
 def overdue_referrals(
     session, *, case_manager_id: str | None = None, today: date | None = None, limit: int = 1000
 ) -> list[ReferralRow]:
-    """Open referrals ("Versendet") whose feedback is overdue, of one case manager's cases (or all), oldest due
-    first. Feedback is due ``follow_up_days`` or the setting ``referral_feedback_days`` after sending."""
+    """Open referrals ("Versendet") whose feedback is overdue, in open cases of one case manager (or all), oldest
+    due first. Feedback is due ``follow_up_days`` or the setting ``referral_feedback_days`` after sending."""
     today = today or date.today()
     days = default_feedback_days(session)
-    shortest = min(days, session.scalar(
-        select(func.min(Referral.follow_up_days)).where(Referral.status == "sent", Referral.follow_up_days > 0)
-    ) or days)  # fmt: skip
-    # Index range (status, sent_on): nothing sent after this day can be overdue.
-    latest_sent = today - timedelta(days=shortest + 1)
-    stmt = _row_select().where(Referral.status == "sent", Referral.sent_on <= latest_sent, Case.deleted_at.is_(None))
+    # Index range (status, sent_on): with the office's period nothing sent after ``today - days - 1`` is overdue;
+    # a referral's own period is at least one day. The exact rule is applied in ``_rows``.
+    period = or_(
+        and_(Referral.follow_up_days.is_(None), Referral.sent_on <= today - timedelta(days=days + 1)),
+        and_(Referral.follow_up_days.is_not(None), Referral.sent_on <= today - timedelta(days=2)),
+    )
+    # Open cases only, as the start page's reminders: a closed case's referral needs no more feedback.
+    stmt = _row_select().where(
+        Referral.status == "sent", Referral.sent_on <= today - timedelta(days=2), period, Case.deleted_at.is_(None),
+        Case.phase != "closed",
+    )  # fmt: skip
     if case_manager_id:
         stmt = stmt.where(Case.case_manager_id == case_manager_id)
-    rows = [r for r in _rows(session, stmt, today) if r.overdue]
-    rows.sort(key=lambda r: (r.due_on, r.file_number, r.id))
-    return rows[:limit]
+    # Due date from the raw rows (sent_on, follow_up_days): only the rows kept are built (names, releases).
+    due_raw = []
+    for raw in session.execute(stmt).all():
+        due = feedback_due(raw[9], raw[11], days)
+        if due < today:
+            due_raw.append(((due, raw[20], raw[0]), raw))
+    due_raw.sort(key=lambda item: item[0])
+    return _build(session, [raw for _key, raw in due_raw[:limit]], today)
 
 
 def referrals_by_offer(session, offer_id: str, *, limit: int = 500, today: date | None = None) -> list[ReferralRow]:
