@@ -671,14 +671,14 @@ class DirectoryPage(QWidget):
         except UserError as exc:
             errors = import_errors(exc)
             if errors:
-                self.import_dialog = self._open(ImportErrorsDialog(path.name, errors, parent=self))
+                self.import_dialog = self._open(ImportErrorsDialog(path.name, errors, fmt=fmt, parent=self))
             else:
                 self.message_box = _message(self, exc.message)
             self.last_import = None
             return None
         self.last_import = report
         if report.errors:  # the service reports them and stores nothing
-            self.import_dialog = self._open(ImportErrorsDialog(path.name, list(report.errors), parent=self))
+            self.import_dialog = self._open(ImportErrorsDialog(path.name, list(report.errors), fmt=fmt, parent=self))
             return report
         self._options_loaded = False
         self.refresh()
@@ -793,7 +793,7 @@ def offer_html(detail, status_labels: dict[str, str] | None = None) -> str:
 class ImportErrorsDialog(QDialog):
     """The rows an import could not take, by line number; nothing was stored."""
 
-    def __init__(self, file_name: str, errors: list[tuple[int, str]], parent=None) -> None:
+    def __init__(self, file_name: str, errors: list[tuple[int, str]], *, fmt: str = "csv", parent=None) -> None:
         super().__init__(parent)
         self.setWindowTitle(_("Import nicht möglich"))
         self.errors = list(errors)
@@ -811,8 +811,10 @@ class ImportErrorsDialog(QDialog):
         self.list = QListWidget()
         self.list.setAccessibleName(_("Fehlerhafte Zeilen"))
         self.list.setWordWrap(True)
+        # CSV: the line in the file (header = 1); JSON: the provider's position in the list.
+        where = _("Zeile {line}: {message}") if fmt == "csv" else _("Eintrag {line}: {message}")
         for line, message in errors:
-            self.list.addItem(_("Zeile {line}: {message}").format(line=line, message=message))
+            self.list.addItem(where.format(line=line, message=message))
         if self.list.count():
             self.list.setCurrentRow(0)
         caption = QLabel(_("&Fehlerhafte Zeilen:"))
@@ -901,8 +903,8 @@ class OfferDialog(_FormDialog):
 
         left = QFormLayout()
         right = QFormLayout()
-        for form in (left, right):
-            form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        left.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        right.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)  # captions above: room for the lists
         self.provider = QComboBox()
         self.provider.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.provider.setMinimumContentsLength(24)
@@ -952,18 +954,22 @@ class OfferDialog(_FormDialog):
             cell = QVBoxLayout()
             cell.setSpacing(2)
             cell.addWidget(caption)
-            cell.addWidget(field)
+            if name == "last_checked_on":
+                self.check_today = QPushButton(_("heute"))
+                self.check_today.setAccessibleName(_("Zuletzt geprüft: heute eintragen"))
+                self.check_today.clicked.connect(lambda _c=False, f=field: f.setText(format_date(date.today())))
+                inline = QHBoxLayout()
+                inline.setSpacing(4)
+                inline.addWidget(field)
+                inline.addWidget(self.check_today)
+                cell.addLayout(inline)
+            else:
+                cell.addWidget(field)
             cell.addWidget(error)
             cell.addStretch(1)
             dates.addLayout(cell)
         dates.addStretch(1)
         left.addRow(dates)
-        self.check_today = QPushButton(_("Heute geprüft"))
-        self.check_today.setAccessibleName(_("Zuletzt geprüft: heute eintragen"))
-        self.check_today.clicked.connect(
-            lambda _c=False: self.inputs["last_checked_on"].setText(format_date(date.today()))
-        )
-        left.addRow("", self.check_today)
 
         self.languages = LanguagePicker()
         self.errors["languages"] = add_picker_field(right, _("Spra&chen:"), self.languages, self.languages.filter)
@@ -981,7 +987,10 @@ class OfferDialog(_FormDialog):
         right.addRow(hint)
 
         columns = QHBoxLayout()
-        columns.addLayout(left, 3)
+        left_column = QVBoxLayout()
+        left_column.addLayout(left)
+        left_column.addStretch(1)  # the fields keep together; the lists on the right take the height
+        columns.addLayout(left_column, 3)
         columns.addSpacing(12)
         columns.addLayout(right, 2)
         content = QWidget()
