@@ -445,7 +445,11 @@ def delete_provider(ctx: ServiceContext, provider_id: str) -> None:
         )
         if offers:
             raise UserError(
-                _("Der Träger hat noch {n} Angebote. Bitte zuerst die Angebote löschen.").format(n=offers)
+                ngettext(
+                    "Der Träger hat noch {n} Angebot. Bitte zuerst das Angebot löschen.",
+                    "Der Träger hat noch {n} Angebote. Bitte zuerst die Angebote löschen.",
+                    offers,
+                ).format(n=offers)
             )
         row.deleted_at = utcnow()
         audit.record(session, "delete", entity_type="provider", entity_id=row.id)

@@ -698,7 +698,7 @@ class DirectoryPage(QWidget):
             csv_filter, json_filter = _("CSV-Dateien (*.csv)"), _("JSON-Dateien (*.json)")
             name, chosen = QFileDialog.getSaveFileName(
                 self, _("Angebotsverzeichnis exportieren"),
-                f"{_('Angebotsverzeichnis')} {date.today().isoformat()}.csv", f"{csv_filter};;{json_filter}",
+                _("Angebotsverzeichnis {day}.csv").format(day=date.today().isoformat()), f"{csv_filter};;{json_filter}",
             )  # fmt: skip
             if not name:
                 return None
@@ -750,9 +750,8 @@ def offer_html(detail, status_labels: dict[str, str] | None = None) -> str:
 
     parts = [f"<h3>{html.escape(row.title)}</h3>"]
     if row.expired:
-        parts.append(
-            f"<p style='color:{ERROR_COLOUR}'><b>{html.escape(_('Abgelaufen: nicht mehr vermitteln.'))}</b></p>"
-        )
+        expired = html.escape(_("Abgelaufen: nicht mehr vermitteln."))
+        parts.append(f"<p style='color:{ERROR_COLOUR}'><b>{expired}</b></p>")
     validity = ""
     if row.valid_from or row.valid_until:
         validity = " – ".join(
@@ -773,7 +772,8 @@ def offer_html(detail, status_labels: dict[str, str] | None = None) -> str:
         line(_("Vermittlungen"), str(detail.referral_count) if detail.referral_count else ""),
     ]
     parts.append("<table>" + "".join(offer_rows) + "</table>")
-    parts.append(f"<h4>{html.escape(_('Träger'))}: {html.escape(provider.name)}</h4>")
+    heading = _("Träger: {name}").format(name=provider.name)
+    parts.append(f"<h4>{html.escape(heading)}</h4>")
     address = ", ".join(
         p for p in (provider.unit, provider.street, " ".join(p for p in (provider.postcode, provider.city) if p)) if p
     )

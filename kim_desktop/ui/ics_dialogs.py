@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..errors import UserError
-from ..i18n import _
+from ..i18n import _, ngettext
 
 ICS_FILTER = "iCalendar (*.ics)"
 MAX_IMPORT_BYTES = 10 * 1024 * 1024
@@ -147,7 +147,8 @@ class IcsExportDialog(QDialog):
         if path is not None:
             self.saved_path = path
             QMessageBox.information(self, self.windowTitle(),
-                                    _("{n} Termine gespeichert: {path}").format(n=count, path=path.name))  # fmt: skip
+                                    ngettext("{n} Termin gespeichert: {path}", "{n} Termine gespeichert: {path}",
+                                             count).format(n=count, path=path.name))  # fmt: skip
             self.accept()
 
 
