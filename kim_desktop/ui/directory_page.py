@@ -304,6 +304,9 @@ class DirectoryPage(QWidget):
         self.import_button.setAccessibleName(_("Angebotsverzeichnis aus CSV oder JSON importieren"))
         self.export_button = QPushButton(_("E&xportieren …"))
         self.export_button.setAccessibleName(_("Angebotsverzeichnis als CSV oder JSON exportieren"))
+        self.referrals_button = QPushButton(_("Vermittlungen an&zeigen …"))
+        self.referrals_button.setAccessibleName(_("Vermittlungen zu diesem Angebot und an diesen Träger anzeigen"))
+        self.referrals_button.clicked.connect(lambda _c=False: self.show_referrals())
         self.refer_button.clicked.connect(lambda _c=False: self.refer_selected())
         self.new_button.clicked.connect(lambda _c=False: self.new_offer())
         self.edit_button.clicked.connect(lambda _c=False: self.edit_selected())
@@ -312,7 +315,7 @@ class DirectoryPage(QWidget):
         self.export_button.clicked.connect(lambda _c=False: self.export_file())
         self.refer_button.setVisible(False)
         buttons = QHBoxLayout()
-        for button in (self.new_button, self.edit_button, self.providers_button):
+        for button in (self.new_button, self.edit_button, self.providers_button, self.referrals_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
         buttons.addWidget(self.import_button)
@@ -321,7 +324,7 @@ class DirectoryPage(QWidget):
         buttons.addWidget(self.refer_button)
         plain_buttons(
             self.refer_button, self.new_button, self.edit_button, self.providers_button, self.import_button,
-            self.export_button,
+            self.export_button, self.referrals_button,
         )  # fmt: skip
 
         self.status = QLabel()
@@ -528,12 +531,26 @@ class DirectoryPage(QWidget):
         offer = self.selected_offer()
         return offer.id if offer else None
 
+    def show_referrals(self):
+        """The referrals to the selected offer and to its provider (outcomes at a glance)."""
+        from .referrals_panel import ReferralsOverviewDialog
+
+        offer = self.selected_offer()
+        if offer is None or self.ctx is None:
+            return None
+        dialog = ReferralsOverviewDialog(self.ctx, offer_id=offer.id, provider_id=offer.provider_id,
+                                         offer_title=offer.title, provider_name=offer.provider_name, parent=self)  # fmt: skip
+        self.referrals_dialog = dialog
+        dialog.show()
+        return dialog
+
     def _update_state(self) -> None:
         selected = self.selected_offer()
         ready = self.ctx is not None
         for button in (self.new_button, self.providers_button, self.import_button, self.export_button):
             button.setEnabled(ready)
         self.edit_button.setEnabled(selected is not None)
+        self.referrals_button.setEnabled(selected is not None)
         self.refer_button.setEnabled(selected is not None and not selected.expired and bool(self.case_id))
         self.refer_button.setToolTip(
             _("Abgelaufene Angebote können nicht vermittelt werden.") if selected is not None and selected.expired else ""

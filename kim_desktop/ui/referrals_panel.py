@@ -13,11 +13,23 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QMessageBox, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from .. import APP_NAME
 from ..errors import UserError
-from ..i18n import _, format_date
+from ..i18n import _, format_date, ngettext
 from .appointments_panel import _ListTable
 from .widgets import RowsTableModel, make_list_table
 
@@ -226,3 +238,59 @@ class ReferralsPanel(QWidget):
         dialog.deleteLater()
         self.refresh()
         self.table.setFocus()
+
+
+class ReferralsOverviewDialog(QDialog):
+    """Referrals per offer and per provider: where people were sent and what came of it (read, audited)."""
+
+    def __init__(self, ctx, *, offer_id: str, provider_id: str | None, offer_title: str, provider_name: str,
+                 parent=None) -> None:  # fmt: skip
+        super().__init__(parent)
+        from ..services import audit, referrals
+
+        self.setWindowTitle(_("Vermittlungen: {offer}").format(offer=offer_title))
+        self.resize(900, 480)
+        with ctx.write() as session:
+            by_offer = referrals.referrals_by_offer(session, offer_id)
+            by_provider = referrals.referrals_by_provider(session, provider_id) if provider_id else []
+            audit.record(session, "read", entity_type="referral_list",
+                         detail={"offer_id": offer_id, "provider_id": provider_id,
+                                 "count": len(by_offer) + len(by_provider)})  # fmt: skip
+        tabs = QTabWidget()
+        tabs.setAccessibleName(_("Vermittlungen nach Angebot und Träger"))
+        self.models = []
+        for rows, label in ((by_offer, _("Zu diesem Angebot")),
+                            (by_provider, _("An den Träger {name}").format(name=provider_name))):  # fmt: skip
+            page = QWidget()
+            layout = QVBoxLayout(page)
+            summary = QLabel(self.summary(rows))
+            summary.setWordWrap(True)
+            model = ReferralsModel(page)
+            model.set_rows(rows)
+            table = QTableView()
+            table.setModel(model)
+            make_list_table(table, label)
+            layout.addWidget(summary)
+            layout.addWidget(table, 1)
+            tabs.addTab(page, label)
+            self.models.append(model)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        outer = QVBoxLayout(self)
+        outer.addWidget(tabs, 1)
+        outer.addWidget(buttons)
+
+    @staticmethod
+    def summary(rows) -> str:
+        if not rows:
+            return _("Noch keine Vermittlungen.")
+        counts: dict[str, int] = {}
+        for row in rows:
+            counts[row.status_label] = counts.get(row.status_label, 0) + 1
+        overdue = sum(1 for r in rows if r.overdue)
+        text = ", ".join(f"{label}: {n}" for label, n in sorted(counts.items()))
+        if overdue:
+            text += " · " + _("Rückmeldung überfällig: {n}").format(n=overdue)
+        return ngettext("{n} Vermittlung – {details}", "{n} Vermittlungen – {details}", len(rows)).format(
+            n=len(rows), details=text
+        )

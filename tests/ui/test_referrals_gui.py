@@ -357,6 +357,21 @@ def test_referral_from_the_case_through_the_consent_gate_to_the_outcome(qtbot, c
     assert not reopened.offer.isEnabled() and reopened.reason.isReadOnly()
     reopened.close_button.click()
 
+    # the directory shows where people were sent and what came of it, per offer and per provider
+    page = show(qtbot, DirectoryPage(ctx))
+    page.set_filters(text="Integrationskurs mit Kinderbetreuung")
+    page.table.selectRow(0)
+    overview = page.show_referrals()
+    qtbot.addWidget(overview)
+    by_offer, by_provider = overview.models
+    assert by_offer.rowCount() == 1 and by_offer.index(0, 5).data() == "Teilnahme begonnen"
+    assert by_provider.rowCount() == 1
+    assert overview.summary(by_offer._rows) == "1 Vermittlung – Abgeschlossen: 1"
+    with ctx.read() as session:
+        from kim_desktop.db.models import AuditEvent
+
+        assert session.query(AuditEvent).filter_by(action="read", entity_type="referral_list").count() == 1
+
 
 def test_release_button_opens_the_release_letter(qtbot, ctx, office):
     _panel, dialog = open_new_referral(qtbot, ctx, office, offer_id=office["recognition"])
