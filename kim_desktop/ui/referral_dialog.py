@@ -589,8 +589,7 @@ class ReferralDialog(QDialog):
 
     def reload(self) -> None:
         """Read the referral, its status and its history again and show them."""
-        with self.ctx.read() as session:
-            view = referrals.referral_detail(session, self.referral_id)
+        view = referrals.open_referral(self.ctx, self.referral_id)  # an audited read
         self.view, self.row = view, view.row
         self.status = view.row.status
         row = view.row
