@@ -158,6 +158,8 @@ class Person(Entity, Base):
     district_since: Mapped[date | None] = mapped_column(Date)  # im Kreis seit (eligibility)
     note: Mapped[str | None] = mapped_column(Text)
     anonymised_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    restricted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # Art. 18 DSGVO
+    restriction_reason: Mapped[str | None] = mapped_column(Text)
     merged_into_id: Mapped[str | None] = mapped_column(ForeignKey("person.id"))
     created_by: Mapped[str | None] = mapped_column(ForeignKey("user_account.id"))
     updated_by: Mapped[str | None] = mapped_column(ForeignKey("user_account.id"))
@@ -644,6 +646,24 @@ class AuditEvent(Base):
     person_id: Mapped[str | None] = mapped_column(String(36))
     case_id: Mapped[str | None] = mapped_column(String(36))
     detail: Mapped[dict | None] = mapped_column(JSON)
+
+
+class DeletionProtocol(Base):
+    """What a retention run or an erasure request deleted or anonymised: counts per kind of record, the rule and
+    the run; never who the person was (the protocol must not keep what was deleted)."""
+
+    __tablename__ = "deletion_protocol"
+    __table_args__ = (Index("ix_deletion_protocol_run", "run_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    user_id: Mapped[str | None] = mapped_column(String(36))
+    rule: Mapped[str] = mapped_column(String(60))  # retention|request_art17|…
+    action: Mapped[str] = mapped_column(String(20))  # deleted|anonymised
+    entity_type: Mapped[str] = mapped_column(String(40))
+    count: Mapped[int] = mapped_column(Integer)
+    run_id: Mapped[str] = mapped_column(String(36))
+    detail: Mapped[dict | None] = mapped_column(JSON)  # counts and dates only
 
 
 class ChangeRecord(Base):
