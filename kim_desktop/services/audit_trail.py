@@ -28,8 +28,8 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from ..db.models import (
-    AppointmentParticipant,
     Appointment,
+    AppointmentParticipant,
     Assessment,
     AuditEvent,
     Case,
