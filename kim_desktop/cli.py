@@ -61,6 +61,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("init", _("Datenbank anlegen oder aktualisieren (wiederholbar)"))
     command("check", _("Integrität und Fremdschlüssel prüfen (Exit 1 bei Problemen)"))
+    backup = command("backup", _("Geprüfte Sicherung der Datenbank schreiben oder eine Sicherung prüfen"))
+    backup_mode = backup.add_mutually_exclusive_group(required=True)
+    backup_mode.add_argument("--out", metavar="FILE", help=_("Sicherung in diese Datei schreiben"))
+    backup_mode.add_argument("--auto", action="store_true", help=_("tägliche Sicherung in den Sicherungsordner, mit Rotation"))
+    backup_mode.add_argument("--verify", metavar="FILE", help=_("Sicherungsdatei prüfen"))
+    restore = command("restore", _("Datenbank aus einer Sicherung wiederherstellen"))
+    restore.add_argument("file", metavar="FILE")
+    restore.add_argument("--yes", action="store_true", help=_("ohne Rückfrage ersetzen"))
+    restore.add_argument("--allow-foreign", action="store_true", help=_("auch eine Sicherung einer anderen Dienststelle"))
     demo = command("demo", _("synthetische Demo-Daten hinzufügen"))
     demo.add_argument("--persons", type=_positive_int, required=True, metavar="N")
     demo.add_argument("--seed", type=int, default=1, metavar="S")
@@ -878,6 +887,65 @@ def cmd_directory(args) -> int:
 
 
 COMMANDS.update({"referrals": cmd_referrals, "offers": cmd_offers, "directory": cmd_directory})
+
+
+def _sqlite_path(args):
+    from .db.engine import resolve_location
+
+    location = resolve_location(args.db)
+    if location.path is None:
+        raise UserError(_("Sicherungen sind nur für eine lokale Datenbankdatei möglich, nicht für den Büro-Server."))
+    if not location.path.is_file():
+        raise UserError(_("Die Datenbankdatei wurde nicht gefunden: {path}").format(path=location.path))
+    return location.path
+
+
+def cmd_backup(args) -> int:
+    from pathlib import Path
+
+    from .services import backup
+
+    if args.verify:
+        info = backup.verify_backup(Path(args.verify))
+        for note in info.notes:
+            print(note, file=sys.stderr)
+        print(_("Sicherung in Ordnung (Stand {created}, Schema {revision}).").format(
+            created=info.created_at, revision=info.schema_revision))  # fmt: skip
+        return 0
+    path = _sqlite_path(args)
+    if args.auto:
+        info = backup.auto_backup(path)
+        if info is None:
+            print(_("Die heutige Sicherung ist bereits vorhanden."))
+            return 0
+    else:
+        info = backup.make_backup(path, Path(args.out))
+    print(_("Sicherung geschrieben und geprüft: {path}").format(path=info.path))
+    return 0
+
+
+def cmd_restore(args) -> int:
+    from pathlib import Path
+
+    from .services import backup
+
+    path = _sqlite_path(args)
+    backup.verify_backup(Path(args.file))  # before asking: a bad file needs no question
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise UserError(_("Wiederherstellen ersetzt die aktuelle Datenbank; ohne Terminal bitte mit --yes bestätigen."))
+        answer = input(_("Aktuelle Datenbank ersetzen? [j/N] ")).strip().lower()
+        if answer not in ("j", "ja", "y", "yes"):
+            print(_("Abgebrochen; nichts wurde geändert."))
+            return 1
+    result = backup.restore_backup(path, Path(args.file), allow_foreign=args.allow_foreign)
+    print(_("Datenbank wiederhergestellt (Stand {created}).").format(created=result.info.created_at))
+    if result.set_aside is not None:
+        print(_("Die bisherige Datenbank liegt unter: {path}").format(path=result.set_aside))
+    return 0
+
+
+COMMANDS.update({"backup": cmd_backup, "restore": cmd_restore})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
