@@ -249,9 +249,13 @@ def _titles(session, pairs: set[tuple[str, str]]) -> dict[str, str]:
     case_ids = [i for kind, i in pairs if kind in ("case", "case_file")]
     titles: dict[str, str] = {}
     for chunk in _chunks(doc_ids):
-        titles.update(dict(session.execute(select(Document.id, Document.title).where(Document.id.in_(chunk))).all()))
+        titles.update(
+            dict(session.execute(select(Document.id, Document.title).where(Document.id.in_(chunk))).all())
+        )
     for chunk in _chunks(case_ids):
-        titles.update(dict(session.execute(select(Case.id, Case.file_number).where(Case.id.in_(chunk))).all()))
+        titles.update(
+            dict(session.execute(select(Case.id, Case.file_number).where(Case.id.in_(chunk))).all())
+        )
     return titles
 
 
@@ -293,9 +297,15 @@ def access_log(
     actions = action_labels()
     return [
         AccessRow(
-            at=_aware(e.at), user=names[e.user_id], action=e.action, action_label=actions.get(e.action, e.action),
-            entity_type=e.entity_type, entity_id=e.entity_id, what=_what(e.entity_type, e.entity_id, titles),
-            person_id=e.person_id, case_id=e.case_id,
+            at=_aware(e.at),
+            user=names[e.user_id],
+            action=e.action,
+            action_label=actions.get(e.action, e.action),
+            entity_type=e.entity_type,
+            entity_id=e.entity_id,
+            what=_what(e.entity_type, e.entity_id, titles),
+            person_id=e.person_id,
+            case_id=e.case_id,
         )  # fmt: skip
         for e in events
     ]
@@ -388,10 +398,17 @@ def change_history(
             new = CONFIDENTIAL_VALUE if new is not None else None
         result.append(
             ChangeRow(
-                at=_aware(r.at), user=names[r.user_id], entity_type=r.entity_type, entity_id=r.entity_id,
-                what=_what(r.entity_type, r.entity_id, titles), operation=r.operation,
-                operation_label=operations.get(r.operation, r.operation), field=r.field,
-                field_label=fields.get(r.field or "", r.field or ""), old_value=old, new_value=new,
+                at=_aware(r.at),
+                user=names[r.user_id],
+                entity_type=r.entity_type,
+                entity_id=r.entity_id,
+                what=_what(r.entity_type, r.entity_id, titles),
+                operation=r.operation,
+                operation_label=operations.get(r.operation, r.operation),
+                field=r.field,
+                field_label=fields.get(r.field or "", r.field or ""),
+                old_value=old,
+                new_value=new,
             )  # fmt: skip
         )
     return result
@@ -468,7 +485,9 @@ def export_for_dpo(
     with ctx.write() as session:
         owner, case = _owner(session, person_id, case_id)
         trail = Trail(
-            access_log(session, person_id=person_id, case_id=case_id, since=since, until=until, limit=100_000),
+            access_log(
+                session, person_id=person_id, case_id=case_id, since=since, until=until, limit=100_000
+            ),
             change_history(session, person_id=person_id, case_id=case_id, since=since, until=until),
         )
         audit.record(

@@ -272,6 +272,10 @@ def make_letter(
         context, person, case = build_context(
             session, ctx, person_id=person_id, case_id=case_id, appointment_id=appointment_id, referral_id=referral_id
         )
+        if key == "access-report":  # Art. 15 DSGVO: the person's stored data in sections
+            from .subject_access import access_report_sections
+
+            context["auskunft"] = {"abschnitte": access_report_sections(session, person.id)}
         if key in CASE_LETTERS and case is None:
             raise UserError(_("Dieser Brief gehört zu einem Fall: bitte einen Fall angeben."))
         if key == "invitation" and not context["termin"]:
