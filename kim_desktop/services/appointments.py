@@ -31,7 +31,7 @@ from ..db.models import (
 )
 from ..errors import ConflictError, NotFoundError, UserError, ValidationError
 from ..i18n import _
-from . import audit
+from . import audit, retention
 from .context import ServiceContext
 from .localtime import as_utc, from_local, local_time, range_bounds_utc
 
@@ -325,6 +325,8 @@ def create_appointment(ctx: ServiceContext, data: AppointmentData, *, keep_confl
         if not data.person_ids:
             person_id = case_person_id(session, data.case_id)
             data.person_ids = [person_id] if person_id else []
+        for person_id in data.person_ids:  # Art. 18: storage only
+            retention.ensure_not_restricted(session, person_id)
         result = _guard(session, data, None, keep_conflicts)
         row = Appointment()
         _apply(session, row, data)

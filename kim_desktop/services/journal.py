@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from ..db.models import Assessment, Case, Goal, JournalEntry, Person, Step, StructuralFinding
 from ..errors import NotFoundError, ValidationError
 from ..i18n import _
-from . import audit
+from . import audit, retention
 from .context import ServiceContext
 
 MAX_TEXT = 50_000
@@ -77,6 +77,7 @@ def add_journal_entry(
         raise ValidationError(errors)
     with ctx.write() as session:
         case = _case(session, case_id)
+        retention.ensure_not_restricted(session, case.person_id)  # Art. 18: storage only
         _check_entry_date(session, case, entry_date)
         entry = JournalEntry(
             case_id=case.id,

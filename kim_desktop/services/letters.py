@@ -28,7 +28,7 @@ from ..db.models import (
 )
 from ..errors import NotFoundError, UserError
 from ..i18n import _, format_date
-from . import audit, letter_languages, letter_templates
+from . import audit, letter_languages, letter_templates, retention
 from .cases import phase_label, rating_label
 from .codes import code_labels
 from .context import ServiceContext
@@ -282,6 +282,7 @@ def make_letter(
             raise UserError(_("Eine Einladung gehört zu einem Termin: bitte einen Termin angeben."))
         if key == "referral" and not context["vermittlung"]:
             raise UserError(_("Ein Vermittlungsschreiben gehört zu einer Vermittlung: bitte eine Vermittlung angeben."))
+        retention.ensure_not_restricted(session, person.id)  # Art. 18: storage only
         if not (person.street and (person.postcode or person.city)):
             raise UserError(
                 _("Für diese Person ist keine vollständige Anschrift gespeichert. Bitte zuerst Straße, PLZ und Ort erfassen.")

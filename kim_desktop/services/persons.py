@@ -30,7 +30,7 @@ from ..db.models import (
 )
 from ..errors import ConflictError, DuplicateError, NotFoundError, UserError, ValidationError
 from ..i18n import _
-from . import audit
+from . import audit, retention
 from .context import ServiceContext
 from .dates import PartialDate, parse_date, parse_partial_date
 from .duplicates import DuplicateCandidate, find_duplicates  # noqa: F401 (re-exported)
@@ -502,6 +502,7 @@ def update_person(
     try:
         with ctx.write() as session:
             person = _load(session, person_id)
+            retention.ensure_not_restricted(session, person.id)  # Art. 18: storage only
             if expected_version is not None and person.version != expected_version:
                 raise ConflictError(
                     _("Diese Akte wurde inzwischen von einer anderen Sitzung geändert. Bitte neu laden.")

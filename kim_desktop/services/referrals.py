@@ -40,7 +40,7 @@ from ..db.models import (
 )
 from ..errors import ConflictError, NotFoundError, UserError, ValidationError
 from ..i18n import _
-from . import audit
+from . import audit, retention
 from .context import ServiceContext
 
 STATUSES = ("draft", "sent", "accepted", "rejected", "completed", "revoked")
@@ -591,6 +591,7 @@ def send_referral(
         errors["override_reason"] = _("Der Text darf höchstens {n} Zeichen lang sein.").format(n=TEXT_MAX)
     with ctx.write() as session:
         row = _load(session, referral_id)
+        retention.ensure_not_restricted(session, row.person_id)  # Art. 18: storage only
         _transition(row, "sent")
         if errors:
             raise ValidationError(errors)
