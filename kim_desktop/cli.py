@@ -183,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     update.add_argument("--expected-version", type=int, default=None)
     update.add_argument("--json", action="store_true")
     _referral_parsers(command)
+    _data_protection_parsers(command)
     return parser
 
 
@@ -887,6 +888,71 @@ def cmd_directory(args) -> int:
 
 
 COMMANDS.update({"referrals": cmd_referrals, "offers": cmd_offers, "directory": cmd_directory})
+
+
+# --- data protection: audit trail and Art. 15 export ----------------------------------------------------
+
+
+def _data_protection_parsers(command) -> None:
+    audit = command("audit", _("Zugriffe und Änderungen einer Person oder eines Falls anzeigen (wird protokolliert)"))
+    target = audit.add_mutually_exclusive_group(required=True)
+    target.add_argument("--person", metavar="ID")
+    target.add_argument("--case", metavar="ID")
+    audit.add_argument("--changes", action="store_true", help=_("nur die Änderungen (Feld, alt, neu)"))
+    audit.add_argument("--from", dest="first", default=None, metavar="JJJJ-MM-TT", help=_("erster Tag"))
+    audit.add_argument("--to", dest="last", default=None, metavar="JJJJ-MM-TT", help=_("letzter Tag"))
+    audit.add_argument("--limit", type=_positive_int, default=1000, metavar="N")
+    audit.add_argument("--json", action="store_true")
+    export = command("export-person", _("Auskunft nach Art. 15 DSGVO als ZIP (Brief, Daten als JSON, Dokumente)"))
+    export.add_argument("person_id", metavar="ID")
+    export.add_argument("--out", required=True, metavar="DATEI.zip")
+
+
+def cmd_audit(args) -> int:
+    from .services import audit_trail
+    from .services.localtime import local_time
+
+    first = _day(args.first) if args.first else None
+    last = _day(args.last) if args.last else None
+    ctx = _context(args)
+    try:
+        trail = audit_trail.read_trail(
+            ctx, person_id=args.person, case_id=args.case, since=first, until=last, limit=args.limit
+        )
+    finally:
+        ctx.database.dispose()
+    if args.json:
+        result = {"changes": [c.to_json() for c in trail.changes]}
+        if not args.changes:
+            result["access"] = [a.to_json() for a in trail.access]
+        print(json.dumps(result, ensure_ascii=False))
+        return 0
+    if not args.changes:
+        print(_("Zugriffe:"))
+        for a in trail.access:
+            print(f"  {local_time(a.at):%d.%m.%Y %H:%M}  {a.user}  {a.action_label}  {a.what}")
+    print(_("Änderungen:"))
+    for c in trail.changes:
+        detail = f"{c.field_label}: {c.old_value or '—'} → {c.new_value or '—'}" if c.field else c.operation_label
+        print(f"  {local_time(c.at):%d.%m.%Y %H:%M}  {c.user}  {c.what}  {detail}")
+    return 0
+
+
+def cmd_export_person(args) -> int:
+    from pathlib import Path
+
+    from .services.subject_access import export_person
+
+    ctx = _context(args)
+    try:
+        out = export_person(ctx, args.person_id, Path(args.out))
+    finally:
+        ctx.database.dispose()
+    print(_("Auskunft nach Art. 15 DSGVO gespeichert: {path}").format(path=out))
+    return 0
+
+
+COMMANDS.update({"audit": cmd_audit, "export-person": cmd_export_person})
 
 
 def _sqlite_path(args):

@@ -260,6 +260,7 @@ def test_cli_backup_verify_restore(ctx, db_path, tmp_path, capsys, monkeypatch):
     assert main(["backup", "--db", str(db_path), "--out", str(out)]) == 0
     assert out.is_file()
     assert main(["backup", "--verify", str(out)]) == 0
+    assert main(["backup", "--verify", str(out), "--full"]) == 0
     add_person(ctx, "Gamma")
     ctx.database.dispose()
     # non-interactive without --yes: one German line, exit 1, nothing changed

@@ -1,0 +1,107 @@
+"""Crash safety: a process writing through the services is killed (SIGKILL) at random moments, again and again.
+
+Each user action is one transaction. After every kill the file must pass ``PRAGMA integrity_check`` and
+``PRAGMA foreign_key_check``, and every write the child reported as committed (it prints the id after the
+service call returned, then flushes) must be there. The kill moment is chosen by counting the child's
+reports (seeded), not by timers.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kim_desktop.db.engine import open_database
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+
+CHILD = r"""
+import sys
+from kim_desktop.db.engine import open_database
+from kim_desktop.services import cases, journal, persons
+from kim_desktop.services.context import Actor, ServiceContext
+
+ctx = ServiceContext(open_database(sys.argv[1], create=False), Actor.local())
+run = sys.argv[2]
+person = persons.create_person(ctx, {"family_name": "Absturz", "given_names": "Run" + run, "birth_date": "1990"},
+                               allow_duplicate=True)
+print("P", person.id, flush=True)
+case = cases.open_case(ctx, person.id)
+print("C", case.id, flush=True)
+n = 0
+while True:
+    n += 1
+    p = persons.create_person(ctx, {"family_name": "Absturz", "given_names": f"Lauf{run}x{n}", "birth_date": "1985"},
+                              allow_duplicate=True)
+    print("P", p.id, flush=True)
+    entry = journal.add_journal_entry(ctx, case.id, text=f"Beratung {n}", duration_min=30)
+    print("J", entry, flush=True)
+"""
+
+TABLES = {"P": "person", "C": "case_file", "J": "journal_entry"}
+
+
+def test_killed_writer_never_corrupts_or_loses_committed_data(tmp_path):
+    db = tmp_path / "kim.sqlite3"
+    open_database(db).dispose()
+    rng = random.Random(20260701)
+    env = {**os.environ, "KIM_DESKTOP_NO_LOG_FILE": "1"}
+    committed: list[tuple[str, str]] = []
+    for run in range(10):
+        child = subprocess.Popen(
+            [sys.executable, "-c", CHILD, str(db), str(run)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
+        )
+        wanted = rng.randint(1, 30)
+        reported = []
+        try:
+            for line in child.stdout:
+                reported.append(line.split())
+                if len(reported) >= wanted:
+                    break
+            child.send_signal(signal.SIGKILL)
+            rest = child.stdout.read()  # reports flushed before the kill arrived
+            child.wait()
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+        assert child.returncode == -signal.SIGKILL, "the child must have been killed while writing"
+        reported += [line.split() for line in rest.splitlines() if line.strip()]
+        assert len(reported) >= wanted
+        committed += [(kind, ident) for kind, ident in reported]
+
+        with sqlite3.connect(db) as raw:
+            assert raw.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+            assert raw.execute("PRAGMA foreign_key_check").fetchall() == []
+            for kind, table in TABLES.items():
+                ids = [ident for k, ident in committed if k == kind]
+                present = {
+                    row[0]
+                    for chunk in range(0, len(ids), 500)
+                    for row in raw.execute(
+                        f"SELECT id FROM {table} WHERE id IN ({','.join('?' * len(ids[chunk : chunk + 500]))})",
+                        ids[chunk : chunk + 500],
+                    )
+                }
+                assert present == set(ids), f"committed {table} rows lost after kill {run}"
+    # the file still opens normally and passes the program's own check
+    from kim_desktop.services.maintenance import check_database
+
+    database = open_database(db, create=False)
+    try:
+        assert check_database(database) == []
+    finally:
+        database.dispose()
+    assert sum(1 for kind, _ in committed if kind == "J") >= 10
+    assert Path(db).is_file()
