@@ -66,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     backup_mode.add_argument("--out", metavar="FILE", help=_("Sicherung in diese Datei schreiben"))
     backup_mode.add_argument("--auto", action="store_true", help=_("tägliche Sicherung in den Sicherungsordner, mit Rotation"))
     backup_mode.add_argument("--verify", metavar="FILE", help=_("Sicherungsdatei prüfen"))
+    backup.add_argument("--full", action="store_true", help=_("mit --verify: vollständige Integritätsprüfung (langsamer)"))
     restore = command("restore", _("Datenbank aus einer Sicherung wiederherstellen"))
     restore.add_argument("file", metavar="FILE")
     restore.add_argument("--yes", action="store_true", help=_("ohne Rückfrage ersetzen"))
@@ -972,7 +973,7 @@ def cmd_backup(args) -> int:
     from .services import backup
 
     if args.verify:
-        info = backup.verify_backup(Path(args.verify))
+        info = backup.verify_backup(Path(args.verify), full=args.full)
         for note in info.notes:
             print(note, file=sys.stderr)
         print(_("Sicherung in Ordnung (Stand {created}, Schema {revision}).").format(

@@ -285,3 +285,19 @@ def test_cli_backup_auto_and_bad_input(db_path, tmp_path, capsys):
     assert err.startswith("Fehler:") and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert main(["restore", str(bad), "--db", str(db_path), "--yes"]) == 1
     assert family_names(db_path) == ["Alpha", "Beta"]
+
+
+def test_gui_exit_backup_never_raises(db_path, tmp_path):
+    from kim_desktop.ui.app import backup_quietly
+
+    assert backup_quietly(db_path) is True
+    assert list((db_path.parent / "backups").glob("kim-auto-*.sqlite3"))
+    blocked = tmp_path / "blockiert"
+    blocked.write_text("eine Datei, kein Ordner")
+    with sqlite3.connect(db_path) as raw:
+        raw.execute(
+            "INSERT INTO setting (key, value, created_at, updated_at) VALUES ('backup_folder', ?, "
+            "'2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+            (json.dumps(str(blocked / "sub")),),
+        )
+    assert backup_quietly(db_path) is False

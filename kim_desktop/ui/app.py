@@ -152,8 +152,31 @@ def run_gui(*, db=None, demo: bool = False, exit_after_start: bool = False, lang
 
         QTimer.singleShot(0, load_now)
 
+    auto_backup = location.path is not None and not demo and not exit_after_start
+    if auto_backup:  # daily backup while the program stays open for days (at most one a day, see services.backup)
+        backup_timer = QTimer(app)
+        backup_timer.setInterval(60 * 60 * 1000)
+        backup_timer.timeout.connect(
+            lambda: threading.Thread(target=backup_quietly, args=(location.path,), name="kim-backup", daemon=True).start()
+        )
+        backup_timer.start()
     code = app.exec()
+    if auto_backup and exit_code["value"] == 0:
+        backup_quietly(location.path)  # the window is closed already; the day's backup, then rotation
     return exit_code["value"] or code
+
+
+def backup_quietly(db_path) -> bool:
+    """The automatic backup; a failure goes to the log (kind of error only, no data) and never stops the
+    program. Returns whether no error occurred."""
+    try:
+        from ..services.backup import auto_backup
+
+        auto_backup(db_path)
+    except Exception as exc:
+        log.warning("automatic backup failed: %s", type(exc).__name__)
+        return False
+    return True
 
 
 def Qt_wait_cursor():  # noqa: N802
