@@ -183,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     _person_fields(update, required=False)
     update.add_argument("--expected-version", type=int, default=None)
     update.add_argument("--json", action="store_true")
+    _retention_parsers(command, person_sub)
     _referral_parsers(command)
     _data_protection_parsers(command)
     return parser
@@ -412,6 +413,8 @@ def cmd_person(args) -> int:
                 raise UserError(_("Keine Änderung angegeben."))
             view = persons.update_person(ctx, args.id, values, expected_version=args.expected_version)
             _print_person(view, args.json)
+        elif args.person_command in ("restrict", "unrestrict", "erase"):
+            return _person_data_rights(ctx, args)
         return 0
     finally:
         ctx.database.dispose()
@@ -1056,3 +1059,82 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+
+
+# --- retention (Löschfristen), Art. 17 and Art. 18 -------------------------------------------------------
+
+
+def _retention_parsers(command, person_sub) -> None:
+    retention = command("retention", _("Fällige Löschungen anzeigen (Standard) oder mit --apply ausführen"))
+    retention.add_argument("--apply", action="store_true", help=_("fällige Personen jetzt anonymisieren"))
+    retention.add_argument("--json", action="store_true")
+    restrict = person_sub.add_parser("restrict", help=_("Verarbeitung einschränken (Art. 18 DSGVO)"))
+    _db_option(restrict, default=argparse.SUPPRESS)
+    restrict.add_argument("id")
+    restrict.add_argument("--reason", required=True, metavar="TEXT")
+    unrestrict = person_sub.add_parser("unrestrict", help=_("Einschränkung der Verarbeitung aufheben"))
+    _db_option(unrestrict, default=argparse.SUPPRESS)
+    unrestrict.add_argument("id")
+    erase = person_sub.add_parser("erase", help=_("Person auf Verlangen löschen (Art. 17 DSGVO)"))
+    _db_option(erase, default=argparse.SUPPRESS)
+    erase.add_argument("id")
+    erase.add_argument("--reason", default="sonstiges", metavar="CODE", help=_("Löschgrund (Code)"))
+    erase.add_argument("--yes", action="store_true", help=_("unwiderrufliche Löschung bestätigen"))
+    erase.add_argument("--json", action="store_true")
+
+
+def _print_protocol(report, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(report.to_json(), ensure_ascii=False, sort_keys=True))
+        return
+    print(ngettext("{n} Person anonymisiert.", "{n} Personen anonymisiert.", report.persons).format(n=report.persons))
+    labels = {"deleted": _("gelöscht"), "anonymised": _("anonymisiert")}
+    for action, counts in sorted(report.counts.items()):
+        for kind, n in sorted(counts.items()):
+            print(f"  {labels.get(action, action)}: {kind} {n}")
+    for message in report.errors:
+        print(message, file=sys.stderr)
+
+
+def _person_data_rights(ctx, args) -> int:
+    from .services import retention
+
+    if args.person_command == "restrict":
+        retention.restrict(ctx, args.id, args.reason)
+        print(_("Verarbeitung eingeschränkt (Art. 18 DSGVO): die Daten werden nur noch gespeichert."))
+    elif args.person_command == "unrestrict":
+        retention.lift_restriction(ctx, args.id)
+        print(_("Einschränkung der Verarbeitung aufgehoben."))
+    else:
+        if not args.yes:
+            raise UserError(_("Die Löschung ist unwiderruflich. Bitte mit --yes bestätigen."))
+        _print_protocol(retention.erase_on_request(ctx, args.id, reason_code=args.reason), args.json)
+    return 0
+
+
+def cmd_retention(args) -> int:
+    from .services import retention
+
+    ctx = _context(args)
+    try:
+        if args.apply:
+            report = retention.apply(ctx)
+            _print_protocol(report, args.json)
+            return 1 if report.failed else 0
+        result = retention.preview(ctx)
+        if args.json:
+            items = [item.to_json() for item in result["items"]]
+            print(json.dumps({"persons": result["persons"], "records": result["records"], "items": items}))
+            return 0
+        n = result["persons"]
+        print(ngettext("{n} Person ist zur Löschung fällig.", "{n} Personen sind zur Löschung fällig.", n).format(n=n))
+        for kind, count in result["records"].items():
+            print(f"  {kind}: {count}")
+        if n:
+            print(_("Nichts wurde geändert. Mit --apply ausführen."))
+        return 0
+    finally:
+        ctx.database.dispose()
+
+
+COMMANDS.update({"retention": cmd_retention})

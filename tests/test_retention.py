@@ -315,3 +315,45 @@ def test_restriction_blocks_the_write_paths_but_not_storage(ctx):
     persons.update_person(ctx, person, {"city": "Coesfeld"})
     with pytest.raises(UserError, match="nicht eingeschränkt"):
         retention.lift_restriction(ctx, person)
+
+
+# --- the command line ------------------------------------------------------------------------------------
+
+
+def cli(capsys, db, *args: str) -> tuple[int, str, str]:
+    from kim_desktop.cli import main
+
+    code = main([*args, "--db", str(db)])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_cli_preview_apply_and_person_rights(ctx, tmp_db_path, capsys):
+    due_person, _ = make_person(ctx, "Altfall", closed_on=date(2020, 5, 1), opened_on=date(2020, 1, 6))
+    other, other_case = make_person(ctx, "Offenfall", closed_on=None)
+    ctx.database.dispose()
+
+    code, out, _err = cli(capsys, tmp_db_path, "retention", "--json")
+    import json
+
+    preview = json.loads(out)
+    assert code == 0 and preview["persons"] == 1 and preview["items"][0]["person_id"] == due_person
+    assert "Altfall" not in out
+    code, out, _err = cli(capsys, tmp_db_path, "retention")
+    assert code == 0 and "1 Person ist zur Löschung fällig." in out and "Nichts wurde geändert" in out
+    code, out, _err = cli(capsys, tmp_db_path, "retention", "--apply")
+    assert code == 0 and "1 Person anonymisiert." in out and "Altfall" not in out
+    code, out, _err = cli(capsys, tmp_db_path, "retention", "--json")
+    assert json.loads(out)["persons"] == 0
+
+    code, _out, err = cli(capsys, tmp_db_path, "person", "restrict", other, "--reason", "Widerspruch")
+    assert code == 0
+    code, _out, err = cli(capsys, tmp_db_path, "person", "update", other, "--city", "Coesfeld")
+    assert code == 1 and "Art. 18" in err
+    code, _out, err = cli(capsys, tmp_db_path, "person", "erase", other, "--yes")
+    assert code == 1 and "Art. 18" in err
+    assert cli(capsys, tmp_db_path, "person", "unrestrict", other)[0] == 0
+    code, _out, err = cli(capsys, tmp_db_path, "person", "erase", other)
+    assert code == 1 and "--yes" in err
+    code, _out, err = cli(capsys, tmp_db_path, "person", "erase", other, "--yes")
+    assert code == 1 and "offenen Fall" in err
