@@ -56,6 +56,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         action="store_true",
         help="do not measure referrals and the directory (tops up to 100,000 referrals and 2,000 offers)",
     )
+    parser.add_argument("--skip-backup", action="store_true", help="do not measure the backup (copies the database once)")
     parser.add_argument(
         "--skip-libreoffice",
         action="store_true",
@@ -283,6 +284,10 @@ def main(argv=None) -> int:
         from .referrals import measure as measure_referrals
 
         results.update(measure_referrals(db))
+    if not args.skip_backup:
+        from .backup import measure as measure_backup
+
+        results.update(measure_backup(db))
     rows = targets_table(results)
     print_table(rows)
     print(f"search p50 {results['search_p50_ms']} ms, max {results['search_max_ms']} ms; "
