@@ -228,6 +228,9 @@ class CasePage(QWidget):
         self.letter_button.clicked.connect(
             lambda: self.case and self.letter_requested.emit(self.case.person_id, self.case.id)
         )
+        self.audit_button = QPushButton(_("Zugriffe und Änderungen …"))
+        self.audit_button.setAccessibleName(_("Wer hat diese Akte gesehen oder geändert?"))
+        self.audit_button.clicked.connect(self.show_audit_trail)
         self.back_button = QPushButton(_("&Zurück"))
         self.back_button.setAccessibleName(_("Zurück"))
         self.back_button.clicked.connect(self.closed)
@@ -239,6 +242,7 @@ class CasePage(QWidget):
         actions.addWidget(self.person_button)
         actions.addWidget(self.handover_button)
         actions.addWidget(self.letter_button)
+        actions.addWidget(self.audit_button)
         actions.addStretch(1)
         actions.addWidget(self.phase_button)
         actions.addWidget(self.reopen_button)
@@ -534,6 +538,12 @@ class CasePage(QWidget):
         self.goal_area.addItem(_("– keiner –"), None)
         for code, label in self._life_areas.items():
             self.goal_area.addItem(label, code)
+
+    def show_audit_trail(self) -> None:
+        from .audit_dialog import show_trail
+
+        if self.case is not None:
+            show_trail(self, self.ctx, case_id=self.case.id)
 
     def load(self, case_id: str) -> None:
         another_case = self.case is None or self.case.id != case_id

@@ -230,6 +230,14 @@ class MainWindow(QMainWindow):
             self.person_page.letter_requested.connect(
                 lambda: self.person_page.person_id and self.make_letter(self.person_page.person_id, None)
             )
+            from . import audit_dialog
+
+            self.person_page.audit_requested.connect(
+                lambda: audit_dialog.show_trail(self, self.ctx, person_id=self.person_page.person_id)
+            )
+            self.person_page.access_export_requested.connect(
+                lambda: audit_dialog.ask_and_export_person(self, self.ctx, self.person_page.person_id)
+            )
             self.person_page.documents.set_context(self.ctx)
             self.person_page.appointments.set_context(self.ctx)
             self.stack.addWidget(self.person_page)

@@ -53,6 +53,8 @@ class PersonPage(QWidget):
     intake_requested = Signal()
     merge_requested = Signal()
     letter_requested = Signal()
+    audit_requested = Signal()  # "Wer hat diese Akte gesehen oder geändert?"
+    access_export_requested = Signal()  # Auskunft nach Art. 15 DSGVO (ZIP)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -288,6 +290,14 @@ class PersonPage(QWidget):
         box.addWidget(self.intake_button)
         box.addWidget(self.merge_button)
         box.addWidget(self.letter_button)
+        self.audit_button = QPushButton(_("Zugriffe und Änderungen …"))
+        self.audit_button.setAccessibleName(_("Wer hat diese Akte gesehen oder geändert?"))
+        self.audit_button.clicked.connect(self.audit_requested)
+        self.access_export_button = QPushButton(_("Auskunft Art. 15 …"))
+        self.access_export_button.setAccessibleName(_("Auskunft nach Art. 15 DSGVO als ZIP speichern"))
+        self.access_export_button.clicked.connect(self.access_export_requested)
+        box.addWidget(self.audit_button)
+        box.addWidget(self.access_export_button)
         return box
 
     def set_cases(self, rows: list[tuple[str, str]]) -> None:
@@ -303,6 +313,8 @@ class PersonPage(QWidget):
         self.intake_button.setEnabled(is_stored)
         self.merge_button.setEnabled(is_stored)
         self.letter_button.setEnabled(is_stored)
+        self.audit_button.setEnabled(is_stored)
+        self.access_export_button.setEnabled(is_stored)
 
     def set_residence_statuses(self, labels: dict[str, str]) -> None:
         combo: QComboBox = self.inputs["residence_status"]
