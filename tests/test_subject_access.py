@@ -100,3 +100,20 @@ def test_export_person_refuses_bad_targets_without_leaving_files(ctx, person, tm
     with pytest.raises(UserError):
         subject_access.export_person(ctx, "0" * 36, tmp_path / "a.zip")
     assert not [p for p in tmp_path.iterdir() if p.suffix in (".zip", ".part")]
+
+
+def test_access_report_for_a_restricted_person_without_address(ctx, tmp_path):
+    """Art. 15 works under an Art. 18 restriction and without a postal address (handed over in person)."""
+    import zipfile
+
+    from kim_desktop.services import persons, retention
+    from kim_desktop.services.subject_access import export_person
+
+    person = persons.create_person(ctx, {"family_name": "Ohneadresse", "given_names": "Kim"})
+    retention.restrict(ctx, person.id, "Richtigkeit wird geprüft")
+    out = tmp_path / "auskunft.zip"
+    export_person(ctx, person.id, out)
+    with zipfile.ZipFile(out) as archive:
+        assert "auskunft.pdf" in archive.namelist() and "daten.json" in archive.namelist()
+    with pytest.raises(UserError, match="Art. 18"):
+        letters.make_letter(ctx, "privacy", person_id=person.id)

@@ -282,8 +282,11 @@ def make_letter(
             raise UserError(_("Eine Einladung gehört zu einem Termin: bitte einen Termin angeben."))
         if key == "referral" and not context["vermittlung"]:
             raise UserError(_("Ein Vermittlungsschreiben gehört zu einer Vermittlung: bitte eine Vermittlung angeben."))
-        retention.ensure_not_restricted(session, person.id)  # Art. 18: storage only
-        if not (person.street and (person.postcode or person.city)):
+        # Art. 18 allows storage only – but the person's own right of access (Art. 15) stays; the access report
+        # is also handed over in person, so it needs no postal address.
+        if key != "access-report":
+            retention.ensure_not_restricted(session, person.id)
+        if key != "access-report" and not (person.street and (person.postcode or person.city)):
             raise UserError(
                 _("Für diese Person ist keine vollständige Anschrift gespeichert. Bitte zuerst Straße, PLZ und Ort erfassen.")
             )
