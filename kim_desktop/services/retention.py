@@ -421,7 +421,7 @@ def _check_erasable(session, person_id: str) -> Person:
         raise UserError(
             _(
                 "Die Person ist in einem offenen Fall. Bitte schließen Sie den Fall zuerst ab (Phase "
-                "„Abgeschlossen“, Abschlussgrund z. B. Widerspruch/Löschverlangen) und löschen Sie dann erneut."
+                "„Abgeschlossen“) und löschen Sie dann erneut."
             )
         )
     return person
@@ -528,8 +528,8 @@ def ensure_not_restricted(session, person_id: str | None) -> None:
         raise UserError(
             _(
                 "Die Verarbeitung ist nach Art. 18 DSGVO eingeschränkt: die Daten dieser Person dürfen nur "
-                "gespeichert, nicht geändert oder verwendet werden. Die Einschränkung kann unter "
-                "„Person → Einschränkung aufheben“ aufgehoben werden."
+                "gespeichert, nicht geändert oder verwendet werden. Die Einschränkung hebt die Administration auf "
+                "(kim-desktop person unrestrict)."
             )
         )
 

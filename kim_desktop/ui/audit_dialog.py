@@ -191,7 +191,7 @@ class AuditDialog(QDialog):
         self.access_model.set_rows(self.trail.access)
         self.change_model.set_rows(self.trail.changes)
         self.summary.setText(
-            _("{access} Zugriffe, {changes} Änderungen").format(
+            _("Zugriffe: {access}, Änderungen: {changes}").format(
                 access=len(self.trail.access), changes=len(self.trail.changes)
             )
         )
