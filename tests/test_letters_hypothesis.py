@@ -450,7 +450,8 @@ class LetterText:
 
 
 def check_made_letter(ctx, key: str, language: str, kwargs: dict, person, form: str, literal: dict) -> None:
-    complete = bool(person.street and (person.postcode or person.city))
+    # The Art. 15 access report is also handed over in person: it needs no postal address.
+    complete = bool(person.street and (person.postcode or person.city)) or key == "access-report"
     try:
         made = letters.make_letter(ctx, key, language=language, **kwargs)
     except UserError as exc:
