@@ -1018,8 +1018,29 @@ def cmd_restore(args) -> int:
 COMMANDS.update({"backup": cmd_backup, "restore": cmd_restore})
 
 
+def _early_language(argv: list[str]) -> str | None:
+    """The top-level ``--language`` before the command, so that ``--help`` is already in that language."""
+    index = 0
+    while index < len(argv):
+        token = argv[index]
+        if token.startswith("--language="):
+            return token.split("=", 1)[1]
+        if token == "--language" and index + 1 < len(argv):
+            return argv[index + 1]
+        if token == "--db":
+            index += 2
+            continue
+        if not token.startswith("-"):
+            return None  # the command: its own --language means something else
+        index += 1
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    early = _early_language(argv)
+    if early in ("de", "en"):
+        set_language(early)
     parser = build_parser()
     args = parser.parse_args(argv)
     from .logging_setup import setup_logging

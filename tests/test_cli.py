@@ -398,3 +398,17 @@ def test_check_on_an_outdated_database_asks_for_init(tmp_db_path, capsys):
     code, out, _err = cli(capsys, "--db", str(tmp_db_path), "init")
     assert code == 0 and "aktualisiert" in out and "Sicherung" in out
     assert cli(capsys, "--db", str(tmp_db_path), "check")[0] == 0
+
+
+def test_help_follows_the_language_option(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, KIM_DESKTOP_NO_LOG_FILE="1")
+    english = subprocess.run([sys.executable, "-m", "kim_desktop", "--language", "en", "letters", "--help"],
+                             capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    german = subprocess.run([sys.executable, "-m", "kim_desktop", "letters", "--help"],
+                            capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    assert english.returncode == 0 and "create letters in one run" in english.stdout
+    assert german.returncode == 0 and "Briefe in einem Durchgang erstellen" in german.stdout
