@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from . import __version__
 from .errors import DuplicateError, UserError, ValidationError
-from .i18n import _, ngettext, set_language
+from .i18n import _, ngettext, pgettext, set_language
 
 log = logging.getLogger("kim_desktop")
 
@@ -653,7 +653,7 @@ def cmd_appointments(args) -> int:
         print(_("Keine Termine im Zeitraum."))
         return 0
     statuses = appointments.status_labels()
-    header = (_("Tag"), _("Zeit"), _("Art"), _("Status"), _("Ort"), _("Fachkraft"), _("Teilnehmende"))
+    header = (_("Tag"), _("Zeit"), _("Art"), _("Status"), pgettext("Termin", "Ort"), _("Fachkraft"), _("Teilnehmende"))
     rows = [
         (
             f"{_WEEKDAYS[i.starts_at.weekday()]} {i.starts_at:%d.%m.%Y}",

@@ -51,6 +51,12 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return _translation.ngettext(singular, plural, n)
 
 
+def pgettext(context: str, message: str) -> str:
+    """A German text whose translation depends on where it is used (e.g. "Ort" of an address or of a
+    Termin: "City" or "Place")."""
+    return _translation.pgettext(context, message)
+
+
 def translations_dir() -> Path:
     return resource_path("translations")
 

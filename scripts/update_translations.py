@@ -31,7 +31,7 @@ DOMAIN = "kim_desktop"
 POT_FILE = TRANSLATIONS_DIR / f"{DOMAIN}.pot"
 LANGUAGES = ("en",)  # German is the source language (the msgids)
 
-KEYWORDS = {"_": None, "ngettext": (1, 2)}
+KEYWORDS = {"_": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2)}
 METHOD_MAP = [("**.py", "python")]
 COMMENT_TAGS = ("TRANSLATORS:",)
 WIDTH = 110

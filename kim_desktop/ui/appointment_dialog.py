@@ -43,7 +43,7 @@ from PySide6.QtWidgets import (
 
 from .. import APP_NAME
 from ..errors import ConflictError, UserError, ValidationError
-from ..i18n import _, current_language, format_date, language_name, languages
+from ..i18n import _, current_language, format_date, language_name, languages, pgettext
 from ..services import appointments
 from .widgets import FieldError, add_field
 
@@ -343,7 +343,7 @@ class AppointmentDialog(QDialog):
         duration_caption.setBuddy(self.duration_buttons[DURATION_PRESETS[0]])
         left.addRow(duration_caption, presets)
         self.location = QComboBox()
-        self._field(left, "location_id", _("&Ort:"), self.location)
+        self._field(left, "location_id", pgettext("Termin", "&Ort:"), self.location)
         self.manager = QComboBox()
         self._field(left, "case_manager_id", _("&Fachkraft:"), self.manager)
         self.status = QComboBox()

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from .. import APP_NAME
 from ..errors import UserError
-from ..i18n import _, format_date
+from ..i18n import _, format_date, pgettext
 
 if TYPE_CHECKING:
     from ..services import appointments
@@ -62,7 +62,7 @@ class AppointmentsModel(RowsTableModel):
             "time": _("Uhrzeit"),
             "type": _("Terminart"),
             "subject": _("Termin"),
-            "location": _("Ort"),
+            "location": pgettext("Termin", "Ort"),
             "status": _("Status"),
             "people": _("Teilnehmende"),
         }

@@ -59,7 +59,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QScrollBar, QToolTip, Q
 
 from .. import APP_NAME
 from ..errors import UserError
-from ..i18n import _, current_language, format_date
+from ..i18n import _, current_language, format_date, pgettext
 from .widgets import RowsTableModel
 
 log = logging.getLogger(__name__)
@@ -354,7 +354,7 @@ class CalendarListModel(RowsTableModel):
 
     def __init__(self, parent=None) -> None:
         super().__init__(
-            (_("Datum"), _("Uhrzeit"), _("Art"), _("Wer / Betreff"), _("Ort"), _("Fachkraft"), _("Status")),
+            (_("Datum"), _("Uhrzeit"), _("Art"), _("Wer / Betreff"), pgettext("Termin", "Ort"), _("Fachkraft"), _("Status")),
             parent,
         )
 

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..i18n import _, format_date, language_name
+from ..i18n import _, format_date, language_name, pgettext
 from ..services import appointments
 from .widgets import RowsTableModel, make_list_table
 
@@ -36,7 +36,7 @@ FIELDS = ("time", "name", "phone", "type_label", "location", "interpreter_langua
 
 
 def headers() -> tuple[str, ...]:
-    return (_("Uhrzeit"), _("Name"), _("Telefon"), _("Terminart"), _("Ort"), _("Dolmetschung"))
+    return (_("Uhrzeit"), _("Name"), _("Telefon"), _("Terminart"), pgettext("Termin", "Ort"), _("Dolmetschung"))
 
 
 def cells(entry: appointments.CallListEntry) -> tuple[str, ...]:

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..errors import UserError, ValidationError
-from ..i18n import _, format_date
+from ..i18n import _, format_date, pgettext
 from ..services import codes, office_hours
 from ..services.office_hours import LocationData, LocationRow, OfficeHoursData, OfficeHoursRow
 from .interpreters_dialog import ask, ask_unsaved, fit_to_screen, plain_buttons, set_status
@@ -77,7 +77,7 @@ class LocationModel(RowsTableModel):
 class OfficeHoursModel(RowsTableModel):
     def __init__(self, parent=None) -> None:
         super().__init__(
-            (_("Wochentag"), _("Von"), _("Bis"), _("Ort"), _("Fachkraft"), _("Gültig ab"), _("Gültig bis")),
+            (_("Wochentag"), _("Von"), _("Bis"), pgettext("Termin", "Ort"), _("Fachkraft"), _("Gültig ab"), _("Gültig bis")),
             parent,
         )
 
@@ -265,7 +265,7 @@ class LocationsTab(_EditorTab):
         self.show_inactive.setAccessibleName(_("Auch deaktivierte Orte anzeigen"))
         self.show_inactive.toggled.connect(lambda _on: self._inactive_toggled())
 
-        box = QGroupBox(_("Ort"))
+        box = QGroupBox(pgettext("Termin", "Ort"))
         left, right = QFormLayout(), QFormLayout()
         for form in (left, right):
             form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
@@ -468,7 +468,7 @@ class OfficeHoursTab(_EditorTab):
             "weekday": add_field(left, _("&Wochentag:"), weekday),
             "start_time": add_field(left, _("Be&ginn:"), start),
             "end_time": add_field(left, _("&Ende:"), end),
-            "location_id": add_field(right, _("O&rt:"), self.inputs["location_id"]),
+            "location_id": add_field(right, pgettext("Termin", "O&rt:"), self.inputs["location_id"]),
             "case_manager_id": add_field(right, _("Fach&kraft:"), self.inputs["case_manager_id"]),
             "valid_from": add_field(right, _("Gültig &ab:"), self.inputs["valid_from"]),
             "valid_until": add_field(right, _("Gültig &bis:"), self.inputs["valid_until"]),

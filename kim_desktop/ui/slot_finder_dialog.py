@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..errors import UserError
-from ..i18n import _, format_date, ngettext, sort_key
+from ..i18n import _, format_date, ngettext, pgettext, sort_key
 from ..services import codes, office_hours
 from ..services.office_hours import Slot
 from .interpreters_dialog import fit_to_screen, set_status
@@ -60,7 +60,7 @@ class SlotModel(RowsTableModel):
     """Tag, Uhrzeit, Ort, Fachkraft, Dolmetscher/in of the slots found."""
 
     def __init__(self, parent=None) -> None:
-        super().__init__((_("Tag"), _("Uhrzeit"), _("Ort"), _("Fachkraft"), _("Dolmetscher/in")), parent)
+        super().__init__((_("Tag"), _("Uhrzeit"), pgettext("Termin", "Ort"), _("Fachkraft"), _("Dolmetscher/in")), parent)
         self.names: dict[str, dict[str, str]] = {"location": {}, "manager": {}, "interpreter": {}}
 
     def set_slots(self, slots: list[Slot], names: dict[str, dict[str, str]]) -> None:
@@ -150,7 +150,7 @@ class SlotFinderDialog(QDialog):
         self.errors = {
             "weekday": add_field(left, _("&Wochentag:"), self.weekday),
             "location": add_field(
-                left, _("&Ort:"), self.location, tip=_("Ein Gebäude schließt seine Räume ein.")
+                left, pgettext("Termin", "&Ort:"), self.location, tip=_("Ein Gebäude schließt seine Räume ein.")
             ),
             "manager": add_field(left, _("Fach&kraft:"), self.manager),
             "duration": add_field(right, _("Da&uer:"), self.duration),
