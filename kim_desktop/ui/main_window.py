@@ -111,6 +111,8 @@ class MainWindow(QMainWindow):
         self.ics_import_action = self._action(_("Belegte Zeiten i&mportieren (.ics) …"), None, self.import_ics)
         file_menu.addAction(self.ics_export_action)
         file_menu.addAction(self.ics_import_action)
+        self.retention_action = self._action(_("Löschfristen &prüfen …"), None, self.show_retention)
+        file_menu.addAction(self.retention_action)
         self.settings_action = self._action(_("&Einstellungen …"), "Ctrl+,", self.show_settings)
         file_menu.addAction(self.settings_action)
         file_menu.addAction(self._action(_("&Beenden"), QKeySequence.StandardKey.Quit, self.close))
@@ -240,6 +242,7 @@ class MainWindow(QMainWindow):
             )
             self.person_page.documents.set_context(self.ctx)
             self.person_page.appointments.set_context(self.ctx)
+            self.person_page.consents.set_context(self.ctx)
             self.stack.addWidget(self.person_page)
             from ..services.codes import code_labels
 
@@ -268,6 +271,7 @@ class MainWindow(QMainWindow):
             page.set_cases(self._person_cases(person_id))
             page.documents.load(person_id=person_id)
             page.appointments.load(person_id=person_id)
+            page.consents.load(person_id)
             self.stack.setCurrentWidget(page)
             page.inputs["family_name"].setFocus()
 
@@ -294,6 +298,7 @@ class MainWindow(QMainWindow):
             page.set_cases([])
             page.documents.load()
             page.appointments.load()
+            page.consents.load()
             self.stack.setCurrentWidget(page)
             page.inputs["family_name"].setFocus()
 
@@ -719,6 +724,15 @@ class MainWindow(QMainWindow):
 
             if import_busy_time(self.ctx, self) is not None:
                 self._appointments_changed()
+
+        self.when_ready(start)
+
+    def show_retention(self) -> None:
+        from .retention_dialog import RetentionDialog
+
+        def start() -> None:
+            RetentionDialog(self.ctx, self).exec()
+            self.refresh()
 
         self.when_ready(start)
 
