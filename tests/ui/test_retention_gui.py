@@ -10,6 +10,7 @@ from datetime import date
 import pytest
 
 from kim_desktop.db.models import Person
+from kim_desktop.errors import UserError
 from kim_desktop.services import cases, persons
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -77,3 +78,103 @@ def test_file_menu_opens_the_dialog(qtbot, ui, window):
     assert record["error"] is None
     assert isinstance(record["dialog"], RetentionDialog)
     assert "Zurzeit ist keine Person fällig." in record["dialog"].summary.text()
+
+
+class _Page:
+    """The rights panel on its own (as the person page shows it under the title)."""
+
+    def __init__(self, qtbot, ctx, person_id) -> None:
+        from kim_desktop.ui.person_rights import PersonRightsPanel
+
+        self.rights = PersonRightsPanel()
+        qtbot.addWidget(self.rights)
+        self.rights.set_context(ctx)
+        self.rights.show_person(person_id)
+        self.rights.show()
+        self.erased: list[str] = []
+        self.rights.erased.connect(self.erased.append)
+
+
+def open_person(qtbot, ctx, person_id) -> _Page:
+    return _Page(qtbot, ctx, person_id)
+
+
+def test_restrict_shows_banner_blocks_edit_and_lift(qtbot, ui, ui_ctx):
+    person = make_person(ui_ctx, closed_on=None)
+    page = open_person(qtbot, ui_ctx, person)
+    rights = page.rights
+    assert not rights.banner.isVisible()
+    assert rights.restrict_button.text() == "Einschränken …"
+
+    def restrict(dialog):
+        dialog.reason.setText("Richtigkeit der Daten wird bestritten")
+        ui.click_button(dialog, "Einschränken")
+
+    record = ui.when_modal(qtbot, lambda d: d.windowTitle().startswith("Verarbeitung einschränken"), restrict)
+    rights.restrict_button.click()
+    assert record["error"] is None
+    assert rights.banner.isVisible()
+    assert rights.banner.text().startswith("Verarbeitung eingeschränkt (Art. 18 DSGVO) seit ")
+    assert rights.restrict_button.text() == "Einschränkung aufheben"
+    view = persons.get_person(ui_ctx, person)
+    with pytest.raises(UserError, match="Art. 18"):
+        persons.update_person(ui_ctx, person, {"city": "Köln"}, expected_version=view.version)
+
+    record = ui.on_modal(qtbot, lambda box: ui.click_button(box, "Aufheben"))
+    rights.restrict_button.click()
+    assert record["error"] is None
+    assert not rights.banner.isVisible()
+    assert rights.restrict_button.text() == "Einschränken …"
+    view = persons.get_person(ui_ctx, person)
+    assert (
+        persons.update_person(ui_ctx, person, {"city": "Köln"}, expected_version=view.version).city == "Köln"
+    )
+
+
+def test_erasure_refused_for_open_case_shows_service_message(qtbot, ui, ui_ctx):
+    person = make_person(ui_ctx, closed_on=None)
+    page = open_person(qtbot, ui_ctx, person)
+    seen = {}
+
+    def message(box):
+        seen["text"] = box.text()
+        box.accept()
+
+    def erase(dialog):
+        assert dialog.reason.count() == 6
+        dialog.reason.setCurrentIndex(dialog.reason.findData("widerruf"))
+        ui.when_modal(
+            qtbot, lambda d: d is not dialog and "offenen Fall" in getattr(d, "text", str)(), message
+        )
+        ui.click_button(dialog, "Endgültig löschen")
+
+    record = ui.when_modal(qtbot, lambda d: d.windowTitle().startswith("Löschen auf Antrag"), erase)
+    page.rights.erase_button.click()
+    assert record["error"] is None
+    assert "Die Person ist in einem offenen Fall" in seen["text"]
+    with ui_ctx.read() as session:
+        assert session.get(Person, person).anonymised_at is None
+    assert page.erased == []
+    assert page.rights.erase_button.isEnabled()
+
+
+def test_erasure_on_request_anonymises_and_returns_to_list(qtbot, ui, ui_ctx):
+    person = make_person(ui_ctx, closed_on=date(2024, 5, 2))
+    page = open_person(qtbot, ui_ctx, person)
+
+    def erase(dialog):
+        dialog.reason.setCurrentIndex(dialog.reason.findData("zweck_entfallen"))
+        ui.when_modal(
+            qtbot,
+            lambda d: d is not dialog and "anonymisiert" in getattr(d, "text", str)(),
+            lambda b: b.accept(),
+        )
+        ui.click_button(dialog, "Endgültig löschen")
+
+    record = ui.when_modal(qtbot, lambda d: d.windowTitle().startswith("Löschen auf Antrag"), erase)
+    page.rights.erase_button.click()
+    assert record["error"] is None
+    with ui_ctx.read() as session:
+        assert session.get(Person, person).anonymised_at is not None
+    assert page.erased == [person]
+    assert not page.rights.erase_button.isEnabled()
