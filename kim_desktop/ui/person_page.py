@@ -31,6 +31,7 @@ from ..errors import ValidationError
 from ..i18n import _, countries, current_language, format_date, languages
 from ..services.persons import PersonView, validate_person
 from .appointments_panel import AppointmentsPanel
+from .consents_panel import ConsentsPanel
 from .documents_panel import DocumentsPanel
 from .widgets import FieldError, add_field
 
@@ -92,6 +93,11 @@ class PersonPage(QWidget):
         self.appointments = AppointmentsPanel()
         appointments_box = QVBoxLayout()
         appointments_box.addWidget(self.appointments)
+        # Consents and releases (set up by the main window like the documents).
+        self.consents = ConsentsPanel()
+        consents_box = QVBoxLayout()
+        consents_box.addWidget(self.consents)
+        left.addWidget(self._group(_("Einwilligungen"), consents_box))
         left.addStretch(1)
         right.addWidget(self._group(_("Anschrift und Kontakt"), self._address_fields()))
         right.addWidget(self._group(_("Aufenthalt"), self._residence_fields()))
