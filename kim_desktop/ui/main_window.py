@@ -240,6 +240,8 @@ class MainWindow(QMainWindow):
             self.person_page.access_export_requested.connect(
                 lambda: audit_dialog.ask_and_export_person(self, self.ctx, self.person_page.person_id)
             )
+            self.person_page.rights.set_context(self.ctx)
+            self.person_page.rights.erased.connect(self._person_erased)
             self.person_page.documents.set_context(self.ctx)
             self.person_page.appointments.set_context(self.ctx)
             self.person_page.consents.set_context(self.ctx)
@@ -735,6 +737,12 @@ class MainWindow(QMainWindow):
             self.refresh()
 
         self.when_ready(start)
+
+    def _person_erased(self, _person_id: str) -> None:
+        """After „Löschen auf Antrag“: the page shows a person that no longer exists; back to the list."""
+        self.person_page._dirty = False
+        self.show_list()
+        self.refresh()
 
     def show_settings(self) -> None:
         from .settings_dialog import SettingsDialog

@@ -33,6 +33,7 @@ from ..services.persons import PersonView, validate_person
 from .appointments_panel import AppointmentsPanel
 from .consents_panel import ConsentsPanel
 from .documents_panel import DocumentsPanel
+from .person_rights import PersonRightsPanel
 from .widgets import FieldError, add_field
 
 LANGUAGE_ROWS = 3
@@ -128,6 +129,8 @@ class PersonPage(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addWidget(self.subtitle)
+        self.rights = PersonRightsPanel()  # Art. 18 banner, restriction and erasure (set up by the main window)
+        layout.addWidget(self.rights)
         layout.addWidget(scroll, 1)
         layout.addLayout(buttons)
         self.save_handler = None  # set by the main window: callable(person_id | None, values, version) -> PersonView
@@ -383,6 +386,7 @@ class PersonPage(QWidget):
             self.title.setText(_("Neue Person"))
             self.subtitle.setText(_("Pflichtfelder sind mit * markiert."))
         self.status.clear()
+        self.rights.show_person(p.id if p else None)
         self._dirty = False
         self._loading = False
 

@@ -98,3 +98,18 @@ def test_ics_export_dialog_and_busy_time_import(qtbot, ctx, tmp_path, ui):
     assert import_busy_time(ctx, None, path=broken) is None
     qtbot.waitUntil(lambda: record["dialog"] is not None, timeout=5000)
     assert record["title"] == "Import nicht möglich"
+
+
+def test_person_page_shows_the_restriction_banner(qtbot, window, ui_ctx):
+    from kim_desktop.services import retention
+
+    person = persons.create_person(ui_ctx, {"family_name": "Eingeschränkt", "given_names": "Alex"})
+    retention.restrict(ui_ctx, person.id, "Richtigkeit der Daten wird geprüft")
+    window.open_person(person.id)
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.person_page, timeout=5000)
+    rights = window.person_page.rights
+    qtbot.waitUntil(lambda: rights.banner.isVisible(), timeout=5000)
+    assert "Art. 18" in rights.banner.text() and "Richtigkeit der Daten wird geprüft" in rights.banner.text()
+    other = persons.create_person(ui_ctx, {"family_name": "Frei", "given_names": "Kim"})
+    window.open_person(other.id)
+    qtbot.waitUntil(lambda: not rights.banner.isVisible(), timeout=5000)
