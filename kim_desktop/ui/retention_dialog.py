@@ -144,7 +144,7 @@ class RetentionDialog(QDialog):
         persons = self.preview_data["persons"]
         if persons:
             self.summary.setText(
-                _("Fällig: {n} Personen. Diese Einträge würden gelöscht oder anonymisiert:").format(n=persons)
+                _("Fällige Personen: {n}. Diese Einträge würden gelöscht oder anonymisiert:").format(n=persons)
             )
         else:
             self.summary.setText(_("Zurzeit ist keine Person fällig."))
@@ -158,7 +158,7 @@ class RetentionDialog(QDialog):
         box.setWindowTitle(_("Löschfristen"))
         box.setText(
             _(
-                "{n} Personen werden jetzt anonymisiert: Namen, Anschrift, Kontaktdaten, Texte, Dokumente und "
+                "Personen, die jetzt anonymisiert werden: {n}. Namen, Anschrift, Kontaktdaten, Texte, Dokumente und "
                 "Einwilligungen werden endgültig gelöscht. Übrig bleiben nur anonyme Angaben für die Statistik. "
                 "Das lässt sich nicht rückgängig machen."
             ).format(n=persons)
@@ -200,7 +200,7 @@ class RetentionDialog(QDialog):
         return self.report
 
     def show_report(self, report: retention.RetentionReport) -> None:
-        lines = [_("Anonymisiert: {n} Personen").format(n=report.persons)]
+        lines = [_("Anonymisierte Personen: {n}").format(n=report.persons)]
         if self.backup_path is not None:
             lines.append(_("Sicherung: {path}").format(path=self.backup_path))
         for action, title in (("deleted", _("Gelöscht")), ("anonymised", _("Anonymisiert"))):
@@ -211,7 +211,7 @@ class RetentionDialog(QDialog):
                 lines += ["  " + line for line in _count_lines(counts)]
         if report.failed:
             lines.append("")
-            lines.append(_("Nicht bearbeitet: {n} Personen").format(n=report.failed))
+            lines.append(_("Nicht bearbeitete Personen: {n}").format(n=report.failed))
             lines += ["  " + message for message in report.errors]
         self.summary.setText(_("Der Lauf ist beendet. Protokoll:"))
         self.details.setPlainText("\n".join(lines))

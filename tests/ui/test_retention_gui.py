@@ -43,7 +43,7 @@ def test_preview_counts_one_due_person(qtbot, ui_ctx):
     assert dialog.preview_data["persons"] == 1
     assert dialog.preview_data["records"]["case_file"] == 1
     assert "3 Jahre" in dialog.period.text()
-    assert "1 Personen" in dialog.summary.text()
+    assert "Fällige Personen: 1." in dialog.summary.text()
     assert "Fallakten: 1" in dialog.details.toPlainText()
     assert "Zyxwqandor" not in dialog.details.toPlainText() + dialog.summary.text()
     assert dialog.backup_box.isChecked()
@@ -59,13 +59,13 @@ def test_apply_with_backup_anonymises(qtbot, ui, db_path, ui_ctx):
     record = ui.on_modal(qtbot, lambda box: ui.click_button(box, "Anonymisieren"))
     dialog.apply_button.click()
     assert record["error"] is None
-    assert "1 Personen" in record["text"]
+    assert "anonymisiert werden: 1." in record["text"]
     with ui_ctx.read() as session:
         assert session.get(Person, person).anonymised_at is not None
         assert session.get(Person, person).family_name == ""
     assert dialog.backup_path is not None and dialog.backup_path.is_file()
     assert dialog.backup_path.parent == db_path.parent / "backups"
-    assert "Anonymisiert: 1 Personen" in dialog.details.toPlainText()
+    assert "Anonymisierte Personen: 1" in dialog.details.toPlainText()
     assert not dialog.apply_button.isEnabled()  # nobody due any more
 
 
