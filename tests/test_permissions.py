@@ -100,14 +100,22 @@ def office(ctx):
         session.add_all([team_a, team_b])
         session.flush()
         users = {}
-        for name, team in [("anna", team_a), ("bernd", team_a), ("carla", team_b), ("dora", team_b), ("emil", team_a)]:
+        for name, team in [
+            ("anna", team_a),
+            ("bernd", team_a),
+            ("carla", team_b),
+            ("dora", team_b),
+            ("emil", team_a),
+        ]:
             account = UserAccount(username=name, display_name=name.title(), team_id=team.id)
             session.add(account)
             session.flush()
             users[name] = account.id
     ids = {}
     for label, manager in [("anna_case", "anna"), ("carla_case", "carla"), ("orphan", None)]:
-        person = persons.create_person(ctx, {"family_name": f"P{label}", "given_names": "X"}, allow_duplicate=True)
+        person = persons.create_person(
+            ctx, {"family_name": f"P{label}", "given_names": "X"}, allow_duplicate=True
+        )
         case = cases.open_case(ctx, person.id, consent_on=date.today())
         with ctx.write() as session:
             session.get(Case, case.id).case_manager_id = users[manager] if manager else None

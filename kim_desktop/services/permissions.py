@@ -132,7 +132,9 @@ class PermissionDeniedError(UserError):
 
     def __init__(self, action: str) -> None:
         super().__init__(
-            _("Keine Berechtigung: {action} ist für Ihre Rolle nicht freigegeben.").format(action=action_label(action))
+            _("Keine Berechtigung: {action} ist für Ihre Rolle nicht freigegeben.").format(
+                action=action_label(action)
+            )
         )
         self.action = action
 
