@@ -186,6 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     _retention_parsers(command, person_sub)
     _referral_parsers(command)
     _data_protection_parsers(command)
+    _user_parsers(command)
     return parser
 
 
@@ -1159,3 +1160,104 @@ def cmd_retention(args) -> int:
 
 
 COMMANDS.update({"retention": cmd_retention})
+
+
+# --- user accounts ---------------------------------------------------------------------------------------
+
+USER_ROLES = ("case_management", "team_lead", "reception", "admin")  # kept here so --help stays light
+
+
+def _user_parsers(command) -> None:
+    users = command("users", _("Benutzerkonten anlegen, auflisten, deaktivieren, Passwort zurücksetzen"))
+    users_sub = users.add_subparsers(dest="users_command", parser_class=_Parser, required=True)
+    add = users_sub.add_parser(
+        "add", help=_("Benutzer anlegen (Passwort aus KIM_NEW_PASSWORD oder interaktiv)")
+    )
+    _db_option(add, default=argparse.SUPPRESS)
+    add.add_argument("username", metavar="USERNAME")
+    add.add_argument("--name", required=True, help=_("Anzeigename"))
+    add.add_argument("--role", dest="roles", action="append", required=True, choices=USER_ROLES)
+    add.add_argument("--team", default=None, help=_("Team (Name oder Kennung; ein neuer Name legt das Team an)"))
+    add.add_argument("--email", default=None)
+    add.add_argument("--json", action="store_true")
+    listing = users_sub.add_parser("list", help=_("Benutzer auflisten"))
+    _db_option(listing, default=argparse.SUPPRESS)
+    listing.add_argument("--json", action="store_true")
+    disable = users_sub.add_parser("disable", help=_("Benutzer deaktivieren"))
+    _db_option(disable, default=argparse.SUPPRESS)
+    disable.add_argument("username", metavar="USERNAME")
+    reset = users_sub.add_parser(
+        "reset-password", help=_("Passwort zurücksetzen (aus KIM_NEW_PASSWORD oder interaktiv)")
+    )
+    _db_option(reset, default=argparse.SUPPRESS)
+    reset.add_argument("username", metavar="USERNAME")
+
+
+def _stdin_is_interactive() -> bool:
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
+def _new_password() -> str:
+    import os
+
+    password = os.environ.get("KIM_NEW_PASSWORD")
+    if password:
+        return password
+    if not _stdin_is_interactive():
+        raise UserError(_("Kein Passwort angegeben: KIM_NEW_PASSWORD setzen oder interaktiv aufrufen."))
+    import getpass
+
+    first = getpass.getpass(_("Neues Passwort: "))
+    second = getpass.getpass(_("Neues Passwort wiederholen: "))
+    if first != second:
+        raise UserError(_("Die Passwörter stimmen nicht überein."))
+    return first
+
+
+def cmd_users(args) -> int:
+    from .services import users
+
+    ctx = _context(args)
+    try:
+        if args.users_command == "add":
+            password = _new_password()
+            team_id = None
+            if args.team:
+                team_id, created = users.resolve_team(ctx, args.team, create=True)
+                if created:
+                    print(_("Team angelegt: {team}").format(team=args.team.strip()))
+            view = users.add_user(
+                ctx, args.username, args.name, password, args.roles, team_id=team_id, email=args.email
+            )
+            if args.json:
+                print(json.dumps(view.to_json(), ensure_ascii=False))
+            else:
+                print(_("Benutzer angelegt: {username} ({id})").format(username=view.username, id=view.id))
+        elif args.users_command == "list":
+            with ctx.read() as session:
+                views = users.list_users(session)
+            if args.json:
+                print(json.dumps([v.to_json() for v in views], ensure_ascii=False))
+            else:
+                from .services.permissions import role_label
+
+                for v in views:
+                    state = "" if v.active else "  " + _("(deaktiviert)")
+                    roles = ", ".join(role_label(r) for r in v.roles)
+                    team = f"  [{v.team_name}]" if v.team_name else ""
+                    print(f"{v.username}  {v.display_name}  {roles}{team}{state}")
+        else:
+            with ctx.read() as session:
+                user_id = users.find_user(session, args.username).id
+            if args.users_command == "disable":
+                view = users.disable_user(ctx, user_id)
+                print(_("Benutzer deaktiviert: {username}").format(username=view.username))
+            else:
+                users.reset_password(ctx, user_id, _new_password())
+                print(_("Passwort zurückgesetzt."))
+        return 0
+    finally:
+        ctx.database.dispose()
+
+
+COMMANDS.update({"users": cmd_users})
