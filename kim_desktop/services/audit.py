@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from ..db.base import Entity
 from ..db.models import AuditEvent, ChangeRecord
 
-_IGNORED_FIELDS = {"created_at", "updated_at", "version", "sort_name"}
+# Secrets and login counters never go into the change history.
+_IGNORED_FIELDS = {"created_at", "updated_at", "version", "sort_name", "password_hash", "failed_logins", "locked_until"}
 
 
 def record(

@@ -67,6 +67,7 @@ def action_labels() -> dict[str, str]:
         "export": _("exportiert"),
         "merge": _("zusammengeführt"),
         "login": _("angemeldet"),
+        "login_failed": _("Anmeldung fehlgeschlagen"),
         "demo_import": _("Demodaten eingespielt"),
         "anonymise": _("anonymisiert"),
         "restrict": _("eingeschränkt"),
