@@ -14,8 +14,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Qt, Signal
-from PySide6.QtGui import QPainter, QPalette
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMessageBox,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -34,7 +33,7 @@ from ..i18n import _, format_date, pgettext
 
 if TYPE_CHECKING:
     from ..services import appointments
-from .widgets import RowsTableModel, make_list_table
+from .widgets import CompactListTable, RowsTableModel, make_list_table
 
 # The calendar query needs bounds: wide enough for any appointment a case can have.
 FIRST_DAY = date(1990, 1, 1)
@@ -83,8 +82,6 @@ class AppointmentsModel(RowsTableModel):
     def item(self, row: int) -> appointments.CalendarItem | None:
         return self.row_at(row)
 
-    def row_of(self, appointment_id: str | None) -> int:
-        return next((n for n, item in enumerate(self._rows) if item.id == appointment_id), -1)
 
     def status_text(self, item: appointments.CalendarItem) -> str:
         text = self._labels.get(item.status, item.status)
@@ -130,37 +127,6 @@ class AppointmentsModel(RowsTableModel):
                 QPalette.ColorGroup.Active, QPalette.ColorRole.PlaceholderText
             )
         return None
-
-
-class _ListTable(QTableView):
-    """A list table that says so when it is empty and asks for a few rows of height only."""
-
-    def __init__(self, rows: int) -> None:
-        super().__init__()
-        self.empty_text = ""
-        self._rows = rows
-
-    def _height_for(self, rows: float) -> int:
-        header = self.horizontalHeader().sizeHint().height()
-        return round(2 * self.frameWidth() + header + rows * self.verticalHeader().defaultSectionSize())
-
-    def sizeHint(self) -> QSize:  # noqa: N802 (Qt API)
-        return QSize(super().sizeHint().width(), self._height_for(self._rows))
-
-    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt API)
-        return QSize(super().minimumSizeHint().width(), self._height_for(1.2))
-
-    def paintEvent(self, event) -> None:  # noqa: N802 (Qt API)
-        super().paintEvent(event)
-        if self.empty_text and self.model() is not None and self.model().rowCount() == 0:
-            painter = QPainter(self.viewport())
-            painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
-            painter.drawText(
-                self.viewport().rect().adjusted(8, 4, -8, -4),
-                int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap),
-                self.empty_text,
-            )
-            painter.end()
 
 
 class _DialogOpener:
@@ -221,7 +187,7 @@ class AppointmentsPanel(_DialogOpener, QWidget):
         self._description = _("Neueste zuerst. Eingabetaste oder Doppelklick öffnet den Termin.")
 
         self.model = AppointmentsModel(("date", "time", "type", "location", "status", "people"), self)
-        self.table = _ListTable(4)
+        self.table = CompactListTable(4)
         self.table.setModel(self.model)
         make_list_table(self.table, _("Termine"), self._description)
         header = self.table.horizontalHeader()
@@ -362,7 +328,7 @@ class TodayAppointments(_DialogOpener, QWidget):
         self.dialog = None
         self.day = date.today()
         self.model = AppointmentsModel(("time", "subject", "location", "status"), self)
-        self.table = _ListTable(4)
+        self.table = CompactListTable(4)
         self.table.setModel(self.model)
         make_list_table(self.table, _("Termine heute"), _("Eingabetaste oder Doppelklick öffnet den Termin."))
         header = self.table.horizontalHeader()

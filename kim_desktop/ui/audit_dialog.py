@@ -40,10 +40,6 @@ class AccessModel(RowsTableModel):
     def __init__(self, parent=None) -> None:
         super().__init__((_("Zeitpunkt"), _("Wer"), _("Aktion"), _("Was")), parent)
 
-    def set_rows(self, rows: list[audit_trail.AccessRow]) -> None:
-        self.beginResetModel()
-        self._rows = rows
-        self.endResetModel()
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         row = self.row_at(index.row())
@@ -60,10 +56,6 @@ class ChangeModel(RowsTableModel):
             (_("Zeitpunkt"), _("Wer"), _("Was"), _("Feld"), _("Alter Wert"), _("Neuer Wert")), parent
         )
 
-    def set_rows(self, rows: list[audit_trail.ChangeRow]) -> None:
-        self.beginResetModel()
-        self._rows = rows
-        self.endResetModel()
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         row = self.row_at(index.row())

@@ -36,8 +36,7 @@ from PySide6.QtWidgets import (
 from ..errors import UserError, ValidationError
 from ..i18n import _, format_date
 from ..services import consents
-from .appointments_panel import _ListTable
-from .widgets import FieldError, RowsTableModel, add_field, make_list_table
+from .widgets import CompactListTable, FieldError, RowsTableModel, add_field, make_list_table
 
 ROW_ROLE = Qt.ItemDataRole.UserRole
 LETTER_FOR_KIND = {"case_management": "consent", "release": "release", "privacy_notice": "privacy"}
@@ -53,13 +52,7 @@ class ConsentsModel(RowsTableModel):
             parent,
         )  # fmt: skip
 
-    def set_rows(self, rows: list[consents.ConsentRow]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
 
-    def row_of(self, consent_id: str | None) -> int:
-        return next((n for n, row in enumerate(self._rows) if row.id == consent_id), -1)
 
     def _text(self, row: consents.ConsentRow, column: str) -> str:
         if column == "kind":
@@ -343,7 +336,7 @@ class ConsentsPanel(QWidget):
         self.scan_viewer: ScanViewer | None = None
         self._description = _("Neueste zuerst. Der Status sagt, ob die Erklärung gilt.")
         self.model = ConsentsModel(self)
-        self.table = _ListTable(4)
+        self.table = CompactListTable(4)
         self.table.setModel(self.model)
         make_list_table(self.table, _("Einwilligungen"), self._description)
         header = self.table.horizontalHeader()

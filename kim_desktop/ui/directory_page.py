@@ -113,8 +113,6 @@ class OfferModel(RowsTableModel):
     def offer(self, row: int):
         return self.row_at(row)
 
-    def row_of(self, offer_id: str | None) -> int:
-        return next((n for n, r in enumerate(self._rows) if r.id == offer_id), -1)
 
     def access_text(self, row) -> str:
         if row.access_conditions:

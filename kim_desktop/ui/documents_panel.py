@@ -6,8 +6,7 @@ SHA-256 check, so a damaged archive is reported instead of shown. Printing or sa
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QSize, Qt
-from PySide6.QtGui import QPainter, QPalette
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -16,7 +15,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMessageBox,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -26,7 +24,7 @@ from ..i18n import _, format_date
 from ..services import documents
 from ..services.documents import DocumentInfo
 from .pdf_preview import PdfPreview, fit_to_screen, print_pdf, safe_file_name, save_pdf
-from .widgets import RowsTableModel, make_list_table
+from .widgets import CompactListTable, RowsTableModel, make_list_table
 
 
 def created_text(info: DocumentInfo) -> str:
@@ -47,10 +45,6 @@ class DocumentsModel(RowsTableModel):
     def __init__(self, parent=None) -> None:
         super().__init__((_("Datum"), _("Dokument"), _("Version"), _("Erstellt von")), parent)
 
-    def set_rows(self, rows: list[DocumentInfo]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         info: DocumentInfo | None = self.row_at(index.row()) if index.isValid() else None
@@ -72,37 +66,6 @@ class DocumentsModel(RowsTableModel):
         return info.author
 
 
-class _DocumentsTable(QTableView):
-    """A list table that says so when it is empty and asks for a few rows of height only."""
-
-    def __init__(self, rows: int) -> None:
-        super().__init__()
-        self.empty_text = ""
-        self._rows = rows
-
-    def _height_for(self, rows: float) -> int:
-        header = self.horizontalHeader().sizeHint().height()
-        return round(2 * self.frameWidth() + header + rows * self.verticalHeader().defaultSectionSize())
-
-    def sizeHint(self) -> QSize:  # noqa: N802 (Qt API)
-        return QSize(super().sizeHint().width(), self._height_for(self._rows))
-
-    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt API)
-        return QSize(super().minimumSizeHint().width(), self._height_for(1.2))
-
-    def paintEvent(self, event) -> None:  # noqa: N802 (Qt API)
-        super().paintEvent(event)
-        if self.empty_text and self.model() is not None and self.model().rowCount() == 0:
-            painter = QPainter(self.viewport())
-            painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
-            painter.drawText(
-                self.viewport().rect().adjusted(8, 4, -8, -4),
-                int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap),
-                self.empty_text,
-            )
-            painter.end()
-
-
 class DocumentsPanel(QWidget):
     """The archived documents of one person or case: a table, "Öffnen …" (also Enter and double-click)."""
 
@@ -115,7 +78,7 @@ class DocumentsPanel(QWidget):
         self._description = _("Enter oder Doppelklick öffnet das Dokument in der Vorschau.")
 
         self.model = DocumentsModel(self)
-        self.table = _DocumentsTable(rows)
+        self.table = CompactListTable(rows)
         self.table.setModel(self.model)
         make_list_table(self.table, table_name, self._description)
         header = self.table.horizontalHeader()

@@ -225,13 +225,7 @@ class InterpreterModel(RowsTableModel):
     def __init__(self, parent=None) -> None:
         super().__init__((_("Name"), _("Sprachen"), _("Telefon"), _("E-Mail"), _("Verfügbarkeit")), parent)
 
-    def set_rows(self, rows: list[InterpreterRow]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
 
-    def row_of(self, interpreter_id: str | None) -> int:
-        return next((i for i, r in enumerate(self._rows) if r.id == interpreter_id), -1)
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         row: InterpreterRow | None = self.row_at(index.row()) if index.isValid() else None

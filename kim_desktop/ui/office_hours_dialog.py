@@ -47,13 +47,7 @@ class LocationModel(RowsTableModel):
     def __init__(self, parent=None) -> None:
         super().__init__((_("Name"), _("Art"), _("Gehört zu"), _("Adresse"), _("Status")), parent)
 
-    def set_rows(self, rows: list[LocationRow]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
 
-    def row_of(self, location_id: str | None) -> int:
-        return next((i for i, r in enumerate(self._rows) if r.id == location_id), -1)
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         row: LocationRow | None = self.row_at(index.row()) if index.isValid() else None
@@ -81,13 +75,7 @@ class OfficeHoursModel(RowsTableModel):
             parent,
         )
 
-    def set_rows(self, rows: list[OfficeHoursRow]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
 
-    def row_of(self, office_hours_id: str | None) -> int:
-        return next((i for i, r in enumerate(self._rows) if r.id == office_hours_id), -1)
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         row: OfficeHoursRow | None = self.row_at(index.row()) if index.isValid() else None

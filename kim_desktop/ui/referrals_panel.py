@@ -30,8 +30,7 @@ from PySide6.QtWidgets import (
 from .. import APP_NAME
 from ..errors import UserError
 from ..i18n import _, format_date, ngettext
-from .appointments_panel import _ListTable
-from .widgets import RowsTableModel, make_list_table
+from .widgets import CompactListTable, RowsTableModel, make_list_table
 
 if TYPE_CHECKING:
     from ..services import referrals
@@ -48,16 +47,10 @@ class ReferralsModel(RowsTableModel):
             (_("Angebot"), _("Träger"), _("Status"), _("versendet am"), _("Rückmeldung bis"), _("Ergebnis")), parent
         )
 
-    def set_rows(self, rows: list) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
 
     def referral(self, row: int) -> referrals.ReferralRow | None:
         return self.row_at(row)
 
-    def row_of(self, referral_id: str | None) -> int:
-        return next((n for n, r in enumerate(self._rows) if r.id == referral_id), -1)
 
     @staticmethod
     def status_text(r) -> str:
@@ -121,7 +114,7 @@ class ReferralsPanel(QWidget):
         self._description = _("Neueste zuerst. Eingabetaste oder Doppelklick öffnet die Vermittlung.")
 
         self.model = ReferralsModel(self)
-        self.table = _ListTable(4)
+        self.table = CompactListTable(4)
         self.table.setModel(self.model)
         make_list_table(self.table, _("Vermittlungen"), self._description)
         header = self.table.horizontalHeader()

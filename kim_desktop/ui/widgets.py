@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSize, Qt
+from PySide6.QtGui import QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFormLayout,
@@ -44,6 +45,15 @@ class RowsTableModel(QAbstractTableModel):
 
     def row_at(self, row: int):
         return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def set_rows(self, rows) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def row_of(self, record_id: str | None) -> int:
+        """The row of the record with ``.id == record_id``; -1 if it is not shown."""
+        return next((n for n, row in enumerate(self._rows) if row.id == record_id), -1)
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
         return 0 if parent.isValid() else len(self._rows)
@@ -97,3 +107,34 @@ def add_field(form: QFormLayout, label: str, widget: QWidget, *, tip: str | None
     cell_layout.addWidget(error)
     form.addRow(caption, cell)
     return error
+
+
+class CompactListTable(QTableView):
+    """A list table that says so when it is empty and asks for a few rows of height only."""
+
+    def __init__(self, rows: int) -> None:
+        super().__init__()
+        self.empty_text = ""
+        self._rows = rows
+
+    def _height_for(self, rows: float) -> int:
+        header = self.horizontalHeader().sizeHint().height()
+        return round(2 * self.frameWidth() + header + rows * self.verticalHeader().defaultSectionSize())
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt API)
+        return QSize(super().sizeHint().width(), self._height_for(self._rows))
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt API)
+        return QSize(super().minimumSizeHint().width(), self._height_for(1.2))
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().paintEvent(event)
+        if self.empty_text and self.model() is not None and self.model().rowCount() == 0:
+            painter = QPainter(self.viewport())
+            painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+            painter.drawText(
+                self.viewport().rect().adjusted(8, 4, -8, -4),
+                int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap),
+                self.empty_text,
+            )
+            painter.end()
