@@ -95,7 +95,7 @@ def cleanup(ctx) -> int:
 def add_bench_day(ctx, day: date, count: int = BULK_LETTERS, seed: int = 11) -> list[tuple[str, str]]:
     """``count`` appointments on ``day`` (local 08:00–17:45 in 15-minute slots), one participant each."""
     from kim_desktop.db.models import Appointment, AppointmentParticipant, Case, Location, Person
-    from kim_desktop.services.bulk_letters import day_bounds_utc
+    from kim_desktop.services.localtime import day_bounds_utc
 
     rng = random.Random(seed)
     with ctx.write() as session:

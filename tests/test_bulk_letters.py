@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from kim_desktop.db.models import Appointment, AppointmentParticipant, AuditEvent, Document
 from kim_desktop.errors import UserError
 from kim_desktop.services import bulk_letters, cases, persons
-from kim_desktop.services.bulk_letters import day_bounds_utc, invitations_for_day, make_invitations
+from kim_desktop.services.bulk_letters import invitations_for_day, make_invitations
+from kim_desktop.services.localtime import day_bounds_utc
 
 WINTER_DAY = date(2026, 1, 15)  # CET, UTC+1
 SUMMER_DAY = date(2026, 7, 15)  # CEST, UTC+2

@@ -16,7 +16,7 @@ import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy import exists, select
@@ -26,26 +26,13 @@ from ..errors import UserError
 from ..i18n import _
 from . import letters
 from .context import ServiceContext
+from .localtime import as_utc, day_bounds_utc, local_time
 
 #: Languages the bulk run offers (CLI choices, GUI combo); ``letters.LANGUAGES`` says which are ready.
 BULK_LANGUAGES = ("de", "en", "ar", "uk", "ru", "tr", "fa")
 FILE_PREFIX = "Einladung"
 
 
-# --- local day ↔ UTC ---------------------------------------------------------------------------------------
-
-
-BERLIN = letters.OFFICE_TIMEZONE
-
-
-def day_bounds_utc(day: date) -> tuple[datetime, datetime]:
-    """[start, end) of the local day ``day`` in Europe/Berlin, as UTC datetimes (23 or 25 hours at DST)."""
-    start = datetime.combine(day, time(0), tzinfo=BERLIN).astimezone(UTC)
-    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=BERLIN).astimezone(UTC)
-    return start, end
-
-
-local_time = letters.local_time
 
 
 # --- who gets an invitation ------------------------------------------------------------------------------
@@ -91,7 +78,7 @@ def invitations(session, day: date) -> list[Invitation]:
         .where(*live_appointment, Case.deleted_at.is_(None), ~has_participants)
     )
     rows = [*session.execute(participants), *session.execute(case_person)]
-    rows.sort(key=lambda r: (_as_utc(r[2]), r[4] or "", r[3] or "", r[1], r[0]))
+    rows.sort(key=lambda r: (as_utc(r[2]), r[4] or "", r[3] or "", r[1], r[0]))
     return [Invitation(r[0], r[1], local_time(r[2]), r[3] or "") for r in rows]
 
 
@@ -102,10 +89,6 @@ def invitations_for_day(session, day: date) -> list[tuple[str, str]]:
     participant, or the case's person when the appointment has no participants. Sorted by start, then name.
     """
     return [(i.appointment_id, i.person_id) for i in invitations(session, day)]
-
-
-def _as_utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 # --- file names and writing --------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from .cases import phase_label, rating_label
 from .codes import code_labels
 from .context import ServiceContext
 from .dates import PartialDate
-from .localtime import OFFICE_TIMEZONE, local_time  # noqa: F401 (re-exported for bulk letters)
+from .localtime import local_time
 
 PERSON_LETTERS = ("consent", "release", "privacy", "certificate", "access-report")
 CASE_LETTERS = ("plan", "closing")
