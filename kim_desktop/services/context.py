@@ -39,10 +39,12 @@ class ServiceContext:
         """A unit of work that commits or leaves no trace, with the actor attached for the change log."""
         with self.database.session() as session:
             session.info["user_id"] = self.actor.user_id
+            session.info["actor"] = self.actor
             yield session
 
     @contextmanager
     def read(self) -> Iterator:
         with self.database.read_session() as session:
             session.info["user_id"] = self.actor.user_id
+            session.info["actor"] = self.actor
             yield session

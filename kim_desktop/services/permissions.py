@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import exists, false, or_, select
 
 from ..db.models import Case, CaseShare, UserAccount
 from ..errors import UserError
@@ -184,3 +184,99 @@ def can_see_case(session, actor: Actor, case: Case, *, today: date | None = None
             )
             return manager_team == team_id
     return False
+
+
+# --- the actor of a session and row-level visibility ----------------------------------------------------
+
+
+def actor_of(session) -> Actor:
+    """The actor a ``ServiceContext`` attached to ``session`` (``ctx.read()``/``ctx.write()``).
+
+    The GUI and the CLI only ever reach the database through a ``ServiceContext``; a bare session (internal
+    maintenance code, migrations) acts as the local single user.
+    """
+    return session.info.get("actor") or Actor.local()
+
+
+def require_session(session, action: str) -> Actor:
+    """``require`` for functions that receive a session; returns the actor."""
+    actor = actor_of(session)
+    require(actor, action)
+    return actor
+
+
+def sees_all_cases(actor: Actor) -> bool:
+    """The single user of an unencrypted database sees every case (if a case role allows cases at all)."""
+    return actor.user_id is None and allowed(actor, "case.read")
+
+
+def visible_case_clause(actor: Actor, *, today: date | None = None):
+    """A WHERE clause on ``Case`` (``case_file``) selecting the cases whose full data ``actor`` may see.
+
+    Mirrors ``can_see_case`` in SQL, for lists and counts: own cases, shared cases (not expired), and for a
+    team lead the cases of their team (the case's team or its case manager's team). Returns ``None`` when
+    every case is visible, and a false clause when no case is (reception, administration).
+    """
+    if not allowed(actor, "case.read"):
+        return false()
+    if actor.user_id is None:
+        return None
+    today = today or date.today()
+    share = exists().where(
+        CaseShare.case_id == Case.id,
+        CaseShare.user_id == actor.user_id,
+        or_(CaseShare.until.is_(None), CaseShare.until >= today),
+    )
+    parts = [Case.case_manager_id == actor.user_id, share]
+    if TEAM_LEAD in actor.roles:
+        my_team = select(UserAccount.team_id).where(UserAccount.id == actor.user_id).scalar_subquery()
+        manager_team = (
+            select(UserAccount.team_id).where(UserAccount.id == Case.case_manager_id).scalar_subquery()
+        )
+        parts.append(Case.team_id == my_team)
+        parts.append(manager_team == my_team)
+    return or_(*parts)
+
+
+def visible_person_clause(actor: Actor, person_id_column, *, today: date | None = None):
+    """A WHERE clause on a person id column: persons that are members of a case ``actor`` may see.
+
+    ``None`` when the actor sees every person's case data. Used to hide case content (journal, goals,
+    referrals, documents) of persons outside the caseload; names and contact data stay visible to every role
+    with ``person.read_basic``.
+    """
+    from ..db.models import CaseMember
+
+    clause = visible_case_clause(actor, today=today)
+    if clause is None:
+        return None
+    return exists().where(CaseMember.person_id == person_id_column, CaseMember.case_id == Case.id, clause)
+
+
+def ensure_case_visible(session, case: Case, *, action: str = "case.read") -> Actor:
+    """Raise ``PermissionDeniedError(action)`` unless the session's actor may do ``action`` and see ``case``."""
+    actor = require_session(session, action)
+    if not can_see_case(session, actor, case):
+        raise PermissionDeniedError(action)
+    return actor
+
+
+def ensure_person_case_data_visible(session, person_id: str, *, action: str = "person.read_case_data") -> Actor:
+    """Raise unless the actor may see case content of the person (a member of one of their visible cases,
+    or a person without any case yet, which every case role may work on)."""
+    from ..db.models import CaseMember
+
+    actor = require_session(session, action)
+    clause = visible_person_clause(actor, CaseMember.person_id)
+    if clause is None:
+        return actor
+    has_case = session.scalar(select(exists().where(CaseMember.person_id == person_id)))
+    if not has_case:
+        return actor
+    visible = session.scalar(
+        select(exists().where(CaseMember.person_id == person_id, CaseMember.case_id == Case.id,
+                              visible_case_clause(actor)))
+    )
+    if not visible:
+        raise PermissionDeniedError(action)
+    return actor
