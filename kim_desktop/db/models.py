@@ -713,3 +713,36 @@ class ReplicaState(IdMixin, TimestampMixin, Base):
     last_pushed_seq: Mapped[int] = mapped_column(Integer, default=0)
     last_pulled_seq: Mapped[int] = mapped_column(Integer, default=0)
     case_ids: Mapped[list] = mapped_column(JSON, default=list)
+
+
+class ImportBatch(IdMixin, Base):
+    """One import of persons from an Excel or CSV file; "Import rückgängig machen" removes exactly its persons.
+
+    Counts only, never personal data; ``file_name`` is the base name the counsellor chose.
+    """
+
+    __tablename__ = "import_batch"
+    __table_args__ = (Index("ix_import_batch_created_at", "created_at"),)
+
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(36))  # no FK: the record outlives deleted users
+    file_name: Mapped[str] = mapped_column(String(260), default="")
+    file_format: Mapped[str] = mapped_column(String(10), default="csv")  # csv|xlsx
+    rows_total: Mapped[int] = mapped_column(Integer, default=0)
+    imported: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    flagged: Mapped[int] = mapped_column(Integer, default=0)
+    undone_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    undone_by: Mapped[str | None] = mapped_column(String(36))
+
+
+class ImportBatchPerson(Base):
+    """A person created by an import batch, with the file line and the values flagged for review."""
+
+    __tablename__ = "import_batch_person"
+
+    batch_id: Mapped[str] = mapped_column(ForeignKey("import_batch.id", ondelete="CASCADE"), primary_key=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True, index=True)
+    line: Mapped[int] = mapped_column(Integer)
+    flags: Mapped[list | None] = mapped_column(JSON)  # German review notes (values as written in the file)
