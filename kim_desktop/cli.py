@@ -187,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     _referral_parsers(command)
     _data_protection_parsers(command)
     _user_parsers(command)
+    _encryption_parsers(command)
     return parser
 
 
@@ -295,24 +296,53 @@ def _person_values(args: argparse.Namespace, *, for_update: bool) -> dict:
 # --- commands -------------------------------------------------------------------------------------------
 
 
-def _context(args, *, create: bool = False):
-    """Services on the database; only ``init`` and ``demo`` may create a new file (a typo in --db must not
-    silently produce an empty database)."""
-    from .db.engine import open_database
-    from .services.context import Actor, ServiceContext
+def _context(args, *, create: bool = False, migrate: bool = True):
+    """Services on the database as the acting user; only ``init`` and ``demo`` may create a new file (a typo
+    in --db must not silently produce an empty database).
 
-    return ServiceContext(open_database(args.db, create=create), Actor.local())
+    An encrypted database needs the password: ``KIM_DB_PASSWORD`` (user ``KIM_USER``, default the first
+    user) or, at a terminal, a prompt. An unencrypted database opens as the local single user."""
+    from .services import login
+
+    username, password = login.password_from_environment()
+    if password is None and login.is_encrypted(args.db) and _stdin_is_interactive():
+        import getpass
+
+        password = getpass.getpass(_("Passwort: "))
+    return login.open_context(args.db, username=username, password=password, create=create, migrate=migrate)
 
 
 def cmd_init(args) -> int:
-    from .db.engine import open_database
+    from .db.engine import resolve_location
     from .db.seed import seed_reference_data
+    from .services import login
 
-    database = open_database(args.db)
-    with database.session() as session:
+    username, password = login.password_from_environment()
+    location = resolve_location(args.db)
+    new_file = location.path is not None and (not location.path.exists() or location.path.stat().st_size == 0)
+    if password is not None and new_file:
+        # A password makes a new database encrypted, with its first user holding every role.
+        ctx = login.create_encrypted_database(args.db, username, password)
+        print(
+            _("Verschlüsselte Datenbank angelegt: {location} (erste/r Benutzer/in: {user})").format(
+                location=ctx.database.location.display(), user=ctx.actor.display_name
+            )
+        )
+        ctx.database.dispose()
+        return 0
+    ctx = _context(args, create=True)
+    database = ctx.database
+    with ctx.write() as session:
         seed_reference_data(session)
     if database.created:
         print(_("Datenbank angelegt: {location}").format(location=database.location.display()))
+        if location.path is not None:
+            print(
+                _(
+                    "Hinweis: Die Datenbank ist nicht verschlüsselt (Einzelplatz ohne Passwort). Verschlüsseln "
+                    "mit: kim-desktop encrypt"
+                )
+            )
     elif database.migrated_from:
         print(
             _("Datenbank aktualisiert (Sicherung: {backup}): {location}").format(
@@ -326,10 +356,9 @@ def cmd_init(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from .db.engine import open_database
     from .services.maintenance import check_database
 
-    database = open_database(args.db, create=False, migrate=False)
+    database = _context(args, migrate=False).database
     problems = check_database(database)
     database.dispose()
     if problems:
@@ -1261,3 +1290,60 @@ def cmd_users(args) -> int:
 
 
 COMMANDS.update({"users": cmd_users})
+
+
+# --- encryption -------------------------------------------------------------------------------------------
+
+
+def _encryption_parsers(command) -> None:
+    encrypt = command(
+        "encrypt",
+        _("Unverschlüsselte Datenbank verschlüsseln (SQLCipher); Passwort aus KIM_DB_PASSWORD oder interaktiv"),
+    )
+    encrypt.add_argument(
+        "--user",
+        default=None,
+        metavar="USERNAME",
+        help=_("Konto, das das Passwort erhält (Standard: KIM_USER, sonst erste/r Administrator/in oder admin)"),
+    )
+
+
+def cmd_encrypt(args) -> int:
+    import os
+
+    from .services import login
+
+    username = args.user or os.environ.get(login.ENV_USER) or None
+    password = os.environ.get(login.ENV_PASSWORD)
+    if not password:
+        if not _stdin_is_interactive():
+            raise UserError(_("Kein Passwort angegeben: KIM_DB_PASSWORD setzen oder interaktiv aufrufen."))
+        import getpass
+
+        password = getpass.getpass(_("Neues Passwort: "))
+        if password != getpass.getpass(_("Neues Passwort wiederholen: ")):
+            raise UserError(_("Die Passwörter stimmen nicht überein."))
+    result = login.encrypt_database(args.db, username, password)
+    print(
+        _("Datenbank verschlüsselt: {path} (Anmeldung als {user}).").format(path=result.path, user=result.username)
+    )
+    if result.accounts_without_slot:
+        print(
+            ngettext(
+                "{n} weiteres Konto braucht ein neues Passwort (kim-desktop users reset-password).",
+                "{n} weitere Konten brauchen ein neues Passwort (kim-desktop users reset-password).",
+                result.accounts_without_slot,
+            ).format(n=result.accounts_without_slot)
+        )
+    if result.plain_backups:
+        print(
+            ngettext(
+                "Achtung: {n} ältere Sicherung im Ordner {folder} ist unverschlüsselt; bitte löschen.",
+                "Achtung: {n} ältere Sicherungen im Ordner {folder} sind unverschlüsselt; bitte löschen.",
+                len(result.plain_backups),
+            ).format(n=len(result.plain_backups), folder=result.plain_backups[0].parent)
+        )
+    return 0
+
+
+COMMANDS.update({"encrypt": cmd_encrypt})

@@ -113,7 +113,9 @@ def filesystem_type(path: Path, mounts_text: str) -> str | None:
         if len(parts) < 3:
             continue
         mount_point = parts[1].replace("\\040", " ")
-        if (target == mount_point or target.startswith(mount_point.rstrip("/") + "/")) and len(mount_point) > len(best):
+        if (target == mount_point or target.startswith(mount_point.rstrip("/") + "/")) and len(
+            mount_point
+        ) > len(best):
             best, best_type = mount_point, parts[2]
     return best_type
 
@@ -167,8 +169,12 @@ def translate_db_error(exc: BaseException) -> UserError:
             _("Die Datenbank kann nicht geöffnet werden. Bitte prüfen Sie den Pfad und die Zugriffsrechte.")
         )
     if "could not connect" in message or "connection refused" in message or "connection to server" in message:
-        return UserError(_("Der Datenbankserver ist nicht erreichbar. Bitte prüfen Sie die Netzwerkverbindung."))
-    return UserError(_("Die Datenbank meldet einen Fehler; nichts wurde geändert. Details stehen im Protokoll."))
+        return UserError(
+            _("Der Datenbankserver ist nicht erreichbar. Bitte prüfen Sie die Netzwerkverbindung.")
+        )
+    return UserError(
+        _("Die Datenbank meldet einen Fehler; nichts wurde geändert. Details stehen im Protokoll.")
+    )
 
 
 # --- the database object --------------------------------------------------------------------------------
@@ -185,6 +191,12 @@ class Database:
     migrated_from: str | None = None
     backup_path: Path | None = None
     notes: list[str] = field(default_factory=list)
+    #: The SQLCipher key of an encrypted database (None: a plain single-user database). Never logged.
+    key: bytes | None = field(default=None, repr=False)
+
+    @property
+    def encrypted(self) -> bool:
+        return self.key is not None
 
     @property
     def is_sqlite(self) -> bool:
@@ -230,17 +242,62 @@ class Database:
         self.engine.dispose()
 
 
-def make_engine(location: DatabaseLocation):
+def sqlite_module(key: bytes | None):
+    """The DB-API module for a SQLite file: the standard library's, or SQLCipher's for an encrypted file."""
+    if key is None:
+        return sqlite3
+    from sqlcipher3 import dbapi2
+
+    return dbapi2
+
+
+#: Error classes of both drivers (a ``sqlcipher3`` error is not a ``sqlite3`` one).
+def driver_errors() -> tuple[type[BaseException], ...]:
+    try:
+        from sqlcipher3 import dbapi2
+    except ImportError:  # pragma: no cover - a dependency
+        return (sqlite3.DatabaseError,)
+    return (sqlite3.DatabaseError, dbapi2.DatabaseError)
+
+
+def connect_file(path: Path, *, key: bytes | None = None, readonly: bool = False, timeout: float = 5.0):
+    """A raw DB-API connection to a SQLite file, keyed when ``key`` is given (autocommit mode).
+
+    The one place besides ``make_engine`` that opens database files, used by backups and migrations."""
+    module = sqlite_module(key)
+    if readonly:
+        connection = module.connect(
+            f"{Path(path).as_uri()}?mode=ro", uri=True, isolation_level=None, timeout=timeout
+        )
+    else:
+        connection = module.connect(str(path), isolation_level=None, timeout=timeout)
+    if key is not None:
+        from .keyslots import QUIET_PRAGMA, sqlcipher_key_pragma
+
+        connection.execute(QUIET_PRAGMA)
+        connection.execute(sqlcipher_key_pragma(key))
+    return connection
+
+
+def make_engine(location: DatabaseLocation, key: bytes | None = None):
     from sqlalchemy import create_engine, event
 
     if location.is_sqlite:
-        engine = create_engine(location.url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+        options: dict = {"connect_args": {"timeout": BUSY_TIMEOUT_MS / 1000}}
+        if key is not None:
+            options["module"] = sqlite_module(key)
+        engine = create_engine(location.url, **options)
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection, _record):  # pragma: no branch
             # Let SQLAlchemy, not the driver, decide when transactions begin (pysqlite quirk).
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
+            if key is not None:
+                from .keyslots import QUIET_PRAGMA, sqlcipher_key_pragma
+
+                cursor.execute(QUIET_PRAGMA)
+                cursor.execute(sqlcipher_key_pragma(key))  # must come before anything reads the file
             cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys = ON")
             if location.path is not None:
@@ -250,7 +307,7 @@ def make_engine(location: DatabaseLocation):
                 if mode != "wal" and _new_or_kim(cursor):
                     try:
                         cursor.execute("PRAGMA journal_mode = WAL")
-                    except sqlite3.OperationalError:
+                    except driver_errors():
                         pass  # read-only file: WAL cannot be switched on, reading still works
                 cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.close()
@@ -272,7 +329,32 @@ def _new_or_kim(cursor) -> bool:
     return not tables or "alembic_version" in tables
 
 
-def check_sqlite_file(path: Path, *, must_exist: bool) -> None:
+def is_encrypted_file(path: Path) -> bool:
+    """An existing database that is encrypted: its key file lies beside it, or its first bytes are not the
+    SQLite header (SQLCipher encrypts the whole file, header included)."""
+    from .keyslots import keyfile_path
+
+    if keyfile_path(path).exists():
+        return True
+    try:
+        with Path(path).open("rb") as fh:
+            header = fh.read(16)
+    except OSError:
+        return False
+    return len(header) == 16 and header != SQLITE_HEADER
+
+
+class PasswordRequiredError(UserError):
+    def __init__(self) -> None:
+        super().__init__(
+            _(
+                "Die Datenbank ist verschlüsselt. Bitte melden Sie sich mit Benutzername und Passwort an "
+                "(auf der Kommandozeile: KIM_USER und KIM_DB_PASSWORD setzen)."
+            )
+        )
+
+
+def check_sqlite_file(path: Path, *, must_exist: bool, key: bytes | None = None) -> None:
     """Refuse locations SQLite cannot serve safely, before SQLite sees them."""
     if is_network_path(path):
         raise UserError(
@@ -290,17 +372,35 @@ def check_sqlite_file(path: Path, *, must_exist: bool) -> None:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError:
                 raise UserError(
-                    _("Der Ordner für die Datenbank kann nicht angelegt werden: {path}").format(path=path.parent)
+                    _("Der Ordner für die Datenbank kann nicht angelegt werden: {path}").format(
+                        path=path.parent
+                    )
                 ) from None
         return
     if path.is_dir():
-        raise UserError(_("Der angegebene Pfad ist ein Ordner, keine Datenbankdatei: {path}").format(path=path))
+        raise UserError(
+            _("Der angegebene Pfad ist ein Ordner, keine Datenbankdatei: {path}").format(path=path)
+        )
     try:
         with path.open("rb") as fh:
             header = fh.read(16)
     except PermissionError:
-        raise UserError(_("Keine Leseberechtigung für die Datenbankdatei: {path}").format(path=path)) from None
+        raise UserError(
+            _("Keine Leseberechtigung für die Datenbankdatei: {path}").format(path=path)
+        ) from None
+    if key is not None:
+        if header == SQLITE_HEADER:
+            raise UserError(
+                _("Die Datenbank ist nicht verschlüsselt; ein Passwort ist dafür nicht nötig: {path}").format(
+                    path=path
+                )
+            )
+        return
     if header and header != SQLITE_HEADER:
+        from .keyslots import keyfile_path
+
+        if keyfile_path(path).exists():
+            raise PasswordRequiredError()
         raise UserError(
             _(
                 "Die Datei ist keine lesbare KIM-Datenbank (beschädigt, verschlüsselt ohne Passwort oder ein "
@@ -310,7 +410,11 @@ def check_sqlite_file(path: Path, *, must_exist: bool) -> None:
 
 
 def open_database(
-    db: str | os.PathLike | None = None, *, create: bool = True, migrate: bool = True
+    db: str | os.PathLike | None = None,
+    *,
+    create: bool = True,
+    migrate: bool = True,
+    key: bytes | None = None,
 ) -> Database:
     """Open (and if needed create and migrate) the database at ``db``.
 
@@ -323,10 +427,12 @@ def open_database(
     from . import migrate as migrations
 
     location = resolve_location(db)
+    if key is not None and location.path is None:
+        raise UserError(_("Verschlüsselung mit SQLCipher gilt nur für eine lokale Datenbankdatei."))
     if location.path is not None:
-        check_sqlite_file(location.path, must_exist=not create)
-    engine = make_engine(location)
-    database = Database(location, engine, sessionmaker(engine, expire_on_commit=False))
+        check_sqlite_file(location.path, must_exist=not create, key=key)
+    engine = make_engine(location, key)
+    database = Database(location, engine, sessionmaker(engine, expire_on_commit=False), key=key)
     try:
         migrations.bring_up_to_date(database, migrate=migrate)
     except DBAPIError as exc:

@@ -9,7 +9,6 @@ version and is refused: opening it could destroy data the newer version relies o
 from __future__ import annotations
 
 import logging
-import sqlite3
 from datetime import datetime
 from pathlib import Path
 
@@ -51,15 +50,18 @@ def upgrade(database, revision: str = "head") -> None:
         command.upgrade(alembic_config(connection), revision)
 
 
-def backup_sqlite(path: Path, label: str) -> Path:
-    """Copy a live SQLite database with the online backup API (consistent even with WAL and readers)."""
+def backup_sqlite(path: Path, label: str, key: bytes | None = None) -> Path:
+    """Copy a live SQLite database with the online backup API (consistent even with WAL and readers); the
+    copy of an encrypted database is encrypted with the same key."""
+    from .engine import connect_file
+
     backup_dir = path.parent / "backups"
     backup_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     target = backup_dir / f"{path.stem}.{label}.{stamp}.sqlite3"
-    source = sqlite3.connect(str(path))
+    source = connect_file(path, key=key)
     try:
-        destination = sqlite3.connect(str(target))
+        destination = connect_file(target, key=key)
         try:
             source.backup(destination)
         finally:
@@ -78,7 +80,9 @@ def bring_up_to_date(database, *, migrate: bool = True) -> None:
     if revision == HEAD_REVISION:
         return
     if revision is None and has_tables:
-        raise UserError(_("Diese Datenbank wurde nicht von KIM Desktop angelegt und kann nicht geöffnet werden."))
+        raise UserError(
+            _("Diese Datenbank wurde nicht von KIM Desktop angelegt und kann nicht geöffnet werden.")
+        )
     if revision is not None and revision not in REVISIONS:
         raise UserError(
             _(
@@ -89,7 +93,7 @@ def bring_up_to_date(database, *, migrate: bool = True) -> None:
     if revision is not None and not migrate:
         raise UserError(_("Die Datenbank muss aktualisiert werden. Bitte starten Sie 'kim-desktop init'."))
     if revision is not None and database.location.path is not None:
-        database.backup_path = backup_sqlite(database.location.path, f"vor-update-{revision}")
+        database.backup_path = backup_sqlite(database.location.path, f"vor-update-{revision}", database.key)
         log.info("backup before migration written")
     upgrade(database)
     database.created = revision is None

@@ -26,7 +26,7 @@ from sqlalchemy import func, select, update
 from ..db.models import Team, UserAccount, UserRole
 from ..errors import NotFoundError, UserError, ValidationError
 from ..i18n import _
-from . import audit
+from . import audit, login
 from .context import Actor, ServiceContext
 from .permissions import ADMIN, ROLES, require
 
@@ -260,6 +260,9 @@ def add_user(
         session.execute(
             update(UserAccount).where(UserAccount.id == user.id).values(password_hash=password_hash)
         )
+        # Encrypted database: the new account's key slot (before the commit; an orphan slot of a rolled-back
+        # account opens nothing the administrator could not open anyway and is replaced on a retry).
+        login.write_slot(ctx.database, user.id, name, password)
         return _view(user, _team_names(session))
 
 
@@ -288,6 +291,7 @@ def disable_user(ctx: ServiceContext, user_id: str) -> UserView:
                 )
             user.active = False
             session.flush()
+            login.remove_slot(ctx.database, user.id)
         return _view(user, _team_names(session))
 
 
@@ -307,6 +311,8 @@ def reset_password(ctx: ServiceContext, user_id: str, new_password: str) -> None
         audit.record(
             session, "update", entity_type="user_account", entity_id=user_id, detail={"field": "password"}
         )
+        if user.active:
+            login.write_slot(ctx.database, user.id, user.username, new_password)
 
 
 # --- login ------------------------------------------------------------------------------------------------
