@@ -40,7 +40,10 @@ def upgrade() -> None:
         sa.Column("line", sa.Integer(), nullable=False),
         sa.Column("flags", sa.JSON(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["batch_id"], ["import_batch.id"], name="fk_import_batch_person_batch_id_import_batch", ondelete="CASCADE"
+            ["batch_id"],
+            ["import_batch.id"],
+            name="fk_import_batch_person_batch_id_import_batch",
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
             ["person_id"], ["person.id"], name="fk_import_batch_person_person_id_person", ondelete="CASCADE"
