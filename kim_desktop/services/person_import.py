@@ -599,7 +599,7 @@ _SEXES = {
     "m": "m", "mannlich": "m", "mann": "m", "male": "m", "mannl": "m",
     "d": "d", "divers": "d", "diverse": "d",
     "x": "x", "ohneangabe": "x", "keineangabe": "x", "oa": "x",
-    "u": "u", "unbekannt": "u", "unknown": "u", "": "u",
+    "u": "u", "unbekannt": "u", "unknown": "u",
 }  # fmt: skip
 
 # German adjectives ("syrisch") as lists often write nationalities; names and codes come from Babel.
@@ -892,7 +892,7 @@ def _prepare(raw: dict[str, str], lookups: Lookups) -> tuple[dict[str, Any], lis
 
     if raw.get("sex"):
         written = raw["sex"]
-        code = lookups.override("sex", written) or _SEXES.get(fold(written))
+        code = lookups.override("sex", written) or (_SEXES.get(fold(written)) if fold(written) else None)
         if code is None:
             flag("sex", written)
         values["sex"] = code or "u"
