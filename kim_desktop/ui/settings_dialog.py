@@ -1,4 +1,5 @@
-"""Einstellungen: the office's letterhead (profile, logo, letter form) and the letter template editor.
+"""Einstellungen: the office's letterhead (profile, logo, letter form), the letter template editor and the
+data protection settings (retention period, backup folder, consent reminders, inactivity lock).
 
 Everything is written through ``services.office`` (validated, audited); this module only shows and collects.
 The template preview renders the edited, unsaved text with synthetic sample data into a PDF and shows page 1
@@ -10,7 +11,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFontDatabase, QImage, QKeySequence, QPainter, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -35,6 +36,7 @@ from PySide6.QtWidgets import (
     QRadioButton,
     QScrollArea,
     QSizePolicy,
+    QSpinBox,
     QSplitter,
     QTabWidget,
     QTreeWidget,
@@ -45,7 +47,7 @@ from PySide6.QtWidgets import (
 
 from ..errors import UserError, ValidationError
 from ..i18n import _, language_name, ngettext
-from ..services import letter_templates, office
+from ..services import letter_templates, office, protection_settings
 from .widgets import FieldError, add_field
 
 log = logging.getLogger(__name__)
@@ -950,6 +952,151 @@ class TemplateTab(QWidget):
         return False
 
 
+# --- Datenschutz ---------------------------------------------------------------------------------------------
+
+LOCK_MINUTES_KEY = "security/lock_minutes"
+DEFAULT_LOCK_MINUTES = 10
+
+
+def lock_minutes() -> int:
+    """Minutes without input before the window locks (this workstation's setting, default 10)."""
+    try:
+        value = int(QSettings().value(LOCK_MINUTES_KEY, DEFAULT_LOCK_MINUTES))
+    except (TypeError, ValueError):
+        return DEFAULT_LOCK_MINUTES
+    return value if 1 <= value <= 120 else DEFAULT_LOCK_MINUTES
+
+
+class ProtectionTab(QWidget):
+    """Retention period, backup folder and consent reminders of the office; the lock time of this PC."""
+
+    def __init__(self, ctx, parent=None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        layout = QVBoxLayout(self)
+        office_box = QGroupBox(_("Für die ganze Dienststelle"))
+        form = QFormLayout(office_box)
+        self.retention = QSpinBox()
+        self.retention.setRange(0, 100)
+        self.retention.setSuffix(" " + _("Jahre"))
+        self.errors = {
+            "retention_years": add_field(
+                form,
+                _("&Aufbewahrung nach Fallabschluss:"),
+                self.retention,
+                tip=_(
+                    "Gelöscht wird zum Ende des Kalenderjahres, das so viele Jahre nach dem Abschluss liegt."
+                ),
+            )
+        }
+        self.reminder = QSpinBox()
+        self.reminder.setRange(0, 52)
+        self.reminder.setSuffix(" " + _("Wochen"))
+        self.errors["consent_reminder_weeks"] = add_field(
+            form,
+            _("&Erinnerung vor Ablauf einer Einwilligung:"),
+            self.reminder,
+            tip=_("So viele Wochen vor dem Ablauf erscheint die Erinnerung auf der Startseite."),
+        )
+        folder_row = QWidget()
+        folder_layout = QHBoxLayout(folder_row)
+        folder_layout.setContentsMargins(0, 0, 0, 0)
+        self.folder = QLineEdit()
+        self.folder.setPlaceholderText(_("leer: Ordner „backups“ neben der Datenbank"))
+        browse = QPushButton(_("&Ordner wählen …"))
+        browse.setAccessibleName(_("Sicherungsordner wählen"))
+        browse.clicked.connect(self._pick_folder)
+        folder_layout.addWidget(self.folder, 1)
+        folder_layout.addWidget(browse)
+        self.errors["backup_folder"] = add_field(
+            form,
+            _("&Sicherungsordner:"),
+            self.folder,
+            tip=_(
+                "Tägliche und beim Beenden geschriebene Sicherungen (7 tägliche, 4 wöchentliche, 12 monatliche). "
+                "Bitte ein zugriffsbeschränktes Laufwerk wählen."
+            ),
+        )
+        self.folder.setAccessibleName(_("Sicherungsordner"))
+        layout.addWidget(office_box)
+        station_box = QGroupBox(_("Nur an diesem Arbeitsplatz"))
+        station_form = QFormLayout(station_box)
+        self.lock = QSpinBox()
+        self.lock.setRange(1, 120)
+        self.lock.setSuffix(" " + _("Minuten"))
+        add_field(
+            station_form,
+            _("Automatisch sperren &nach:"),
+            self.lock,
+            tip=_("Ohne Eingabe wird das Fenster nach dieser Zeit gesperrt und zeigt keine Daten mehr."),
+        )
+        layout.addWidget(station_box)
+        buttons = QHBoxLayout()
+        self.save_button = QPushButton(_("Datenschutz-Einstellungen s&peichern"))
+        self.save_button.clicked.connect(self.save)
+        buttons.addWidget(self.save_button)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.status.setVisible(False)
+        layout.addWidget(self.status)
+        layout.addStretch(1)
+        from ..services.permissions import allowed
+
+        editable = allowed(ctx.actor, "settings.manage")
+        for widget in (self.retention, self.reminder, self.folder, browse):
+            widget.setEnabled(editable)
+        if not editable:
+            _status(self.status, _("Nur die Administration kann die Einstellungen der Dienststelle ändern."))
+        self.load()
+
+    def load(self) -> None:
+        settings = protection_settings.load(self.ctx)
+        self.retention.setValue(settings.retention_years)
+        self.reminder.setValue(settings.consent_reminder_weeks)
+        self.folder.setText(settings.backup_folder or "")
+        self.lock.setValue(lock_minutes())
+        self._loaded = self.values()
+
+    def values(self) -> tuple:
+        return (self.retention.value(), self.reminder.value(), self.folder.text().strip(), self.lock.value())
+
+    @property
+    def dirty(self) -> bool:
+        return self.values() != self._loaded
+
+    def _pick_folder(self) -> None:
+        name = QFileDialog.getExistingDirectory(self, _("Sicherungsordner wählen"), self.folder.text() or "")
+        if name:
+            self.folder.setText(name)
+
+    def save(self) -> bool:
+        for error in self.errors.values():
+            error.show_message(None)
+        QSettings().setValue(LOCK_MINUTES_KEY, self.lock.value())
+        if self.folder.isEnabled():
+            try:
+                protection_settings.save(
+                    self.ctx,
+                    retention_years=self.retention.value(),
+                    backup_folder=self.folder.text(),
+                    consent_reminder_weeks=self.reminder.value(),
+                )
+            except ValidationError as exc:
+                for name, message in exc.field_errors.items():
+                    if name in self.errors:
+                        self.errors[name].show_message(message)
+                _status(self.status, _("Nicht gespeichert: bitte die markierten Angaben prüfen."), error=True)
+                return False
+            except UserError as exc:
+                _status(self.status, exc.message, error=True)
+                return False
+        self.load()
+        _status(self.status, _("Die Datenschutz-Einstellungen sind gespeichert."))
+        return True
+
+
 # --- the dialog --------------------------------------------------------------------------------------------
 
 
@@ -968,6 +1115,8 @@ class SettingsDialog(QDialog):
         self.office_tab.changed.connect(self.template_tab.schedule_preview)
         self.tabs.addTab(self.office_tab, _("&Dienststelle"))
         self.tabs.addTab(self.template_tab, _("&Briefvorlagen"))
+        self.protection_tab = ProtectionTab(ctx)
+        self.tabs.addTab(self.protection_tab, _("Datensch&utz"))
         layout.addWidget(self.tabs, 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close = buttons.button(QDialogButtonBox.StandardButton.Close)
@@ -988,5 +1137,12 @@ class SettingsDialog(QDialog):
         if self.template_tab.dirty:
             self.tabs.setCurrentWidget(self.template_tab)
             if not self.template_tab.maybe_save():
+                return
+        if self.protection_tab.dirty:
+            self.tabs.setCurrentWidget(self.protection_tab)
+            answer = ask_unsaved(
+                self, _("Die Datenschutz-Einstellungen sind noch nicht gespeichert. Jetzt speichern?")
+            )
+            if answer == "cancel" or (answer == "save" and not self.protection_tab.save()):
                 return
         super().reject()
