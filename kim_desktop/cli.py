@@ -188,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     _data_protection_parsers(command)
     _user_parsers(command)
     _encryption_parsers(command)
+    _import_parsers(command)
     return parser
 
 
@@ -1347,3 +1348,84 @@ def cmd_encrypt(args) -> int:
 
 
 COMMANDS.update({"encrypt": cmd_encrypt})
+
+
+# --- import of persons from Excel/CSV --------------------------------------------------------------------
+
+
+def _import_parsers(command) -> None:
+    person_import = command(
+        "import", _("Personen aus einer Excel- (.xlsx) oder CSV-Datei übernehmen (Exit 1, wenn Zeilen abgelehnt wurden)")
+    )
+    person_import.add_argument("file", metavar="FILE")
+    person_import.add_argument("--mapping", default=None, metavar="FILE", help=_("Zuordnung Spalte → Feld als JSON"))
+    person_import.add_argument("--dry-run", action="store_true", help=_("nur prüfen und Vorschau zeigen, nichts speichern"))
+    person_import.add_argument(
+        "--rejects", default=None, metavar="FILE", help=_("abgelehnte Zeilen als CSV mit „Zeile“ und „Grund“ schreiben")
+    )
+    person_import.add_argument("--sheet", default=None, metavar="NAME", help=_("Tabellenblatt (Standard: das erste)"))
+    person_import.add_argument("--json", action="store_true")
+
+
+def cmd_import(args) -> int:
+    """Exit 0 when every row was imported or is already stored (duplicates are listed); 1 when rows were
+    rejected (summary and reasons on stderr, the rejected rows in ``--rejects``)."""
+    from pathlib import Path
+
+    from .services import person_import
+
+    mapping = person_import.load_mapping_file(Path(args.mapping)) if args.mapping else None
+    if args.rejects:
+        target = Path(args.rejects)
+        if target.is_dir() or not target.parent.is_dir():
+            raise UserError(
+                _("Die Datei für abgelehnte Zeilen kann dort nicht angelegt werden: {path}").format(path=target)
+            )
+    table = person_import.read_table(Path(args.file), sheet=args.sheet)
+    show_progress = sys.stderr is not None and sys.stderr.isatty()
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if show_progress:
+            print(f"\r{stage}: {done}/{total}", end="", file=sys.stderr, flush=True)
+
+    ctx = _context(args)
+    try:
+        result = person_import.run_import(ctx, table, mapping=mapping, dry_run=args.dry_run, progress=progress)
+    finally:
+        ctx.database.dispose()
+        if show_progress:
+            print(file=sys.stderr)
+    if args.rejects:
+        person_import.write_rejects(result, Path(args.rejects))
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+    else:
+        for notice in table.notices:
+            print(notice)
+        for duplicate in result.duplicates:
+            if duplicate.same_as_line is not None:
+                text = _("wie Zeile {line} derselben Datei").format(line=duplicate.same_as_line)
+            else:
+                text = "; ".join(
+                    f"{c.family_name}, {c.given_names} ({c.birth_date.german() if c.birth_date else '—'}, {c.id})"
+                    for c in duplicate.candidates[:3]
+                )
+            print(_("Zeile {line}: mögliche Dublette, nicht angelegt: {text}").format(line=duplicate.row.line, text=text))
+        for row in result.flagged:
+            print(_("Zeile {line}: übernommen, bitte prüfen: {text}").format(line=row.line, text=" ".join(row.flags)))
+        print(result.summary())
+        if result.batch_id:
+            print(_("Import-Kennung (für „Import rückgängig machen“): {id}").format(id=result.batch_id))
+    if result.rejected:
+        print(result.summary(), file=sys.stderr)
+        for rejected in result.rejected[:50]:
+            print(_("Zeile {line}: {reason}").format(line=rejected.line, reason=rejected.reason), file=sys.stderr)
+        if len(result.rejected) > 50:
+            print(_("… und {n} weitere").format(n=len(result.rejected) - 50), file=sys.stderr)
+        if args.rejects:
+            print(_("Abgelehnte Zeilen gespeichert: {path}").format(path=args.rejects), file=sys.stderr)
+        return 1
+    return 0
+
+
+COMMANDS.update({"import": cmd_import})
