@@ -998,16 +998,8 @@ class ProtectionTab(QWidget):
             self.reminder,
             tip=_("So viele Wochen vor dem Ablauf erscheint die Erinnerung auf der Startseite."),
         )
-        folder_row = QWidget()
-        folder_layout = QHBoxLayout(folder_row)
-        folder_layout.setContentsMargins(0, 0, 0, 0)
         self.folder = QLineEdit()
         self.folder.setPlaceholderText(_("leer: Ordner „backups“ neben der Datenbank"))
-        browse = QPushButton(_("&Ordner wählen …"))
-        browse.setAccessibleName(_("Sicherungsordner wählen"))
-        browse.clicked.connect(self._pick_folder)
-        folder_layout.addWidget(self.folder, 1)
-        folder_layout.addWidget(browse)
         self.errors["backup_folder"] = add_field(
             form,
             _("&Sicherungsordner:"),
@@ -1017,6 +1009,16 @@ class ProtectionTab(QWidget):
                 "Bitte ein zugriffsbeschränktes Laufwerk wählen."
             ),
         )
+        # The folder field and its button side by side, above the field's error line.
+        cell_layout = self.folder.parentWidget().layout()
+        cell_layout.removeWidget(self.folder)
+        folder_row = QHBoxLayout()
+        browse = QPushButton(_("&Ordner wählen …"))
+        browse.setAccessibleName(_("Sicherungsordner wählen"))
+        browse.clicked.connect(self._pick_folder)
+        folder_row.addWidget(self.folder, 1)
+        folder_row.addWidget(browse)
+        cell_layout.insertLayout(0, folder_row)
         self.folder.setAccessibleName(_("Sicherungsordner"))
         layout.addWidget(office_box)
         station_box = QGroupBox(_("Nur an diesem Arbeitsplatz"))
