@@ -1001,26 +1001,45 @@ def _sqlite_path(args):
     return location.path
 
 
+def _backup_actor(args, *, optional: bool = False):
+    """The acting user of ``backup``/``restore`` (signed in as for every command, see ``_context``); the service
+    checks ``backup.run``. ``optional``: ``None`` when there is no database to sign in to (``--verify`` of a
+    file on a machine without KIM data reads only the file)."""
+    from .db.engine import resolve_location
+
+    if optional:
+        location = resolve_location(args.db)
+        if location.path is not None and not location.path.is_file():
+            return None
+    ctx = _context(args, migrate=False)
+    try:
+        return ctx.actor
+    finally:
+        ctx.database.dispose()
+
+
 def cmd_backup(args) -> int:
     from pathlib import Path
 
     from .services import backup
 
     if args.verify:
-        info = backup.verify_backup(Path(args.verify), full=args.full)
+        actor = _backup_actor(args, optional=True)
+        info = backup.verify_backup(Path(args.verify), full=args.full, actor=actor)
         for note in info.notes:
             print(note, file=sys.stderr)
         print(_("Sicherung in Ordnung (Stand {created}, Schema {revision}).").format(
             created=info.created_at, revision=info.schema_revision))  # fmt: skip
         return 0
     path = _sqlite_path(args)
+    actor = _backup_actor(args)
     if args.auto:
-        info = backup.auto_backup(path)
+        info = backup.auto_backup(path, actor=actor)
         if info is None:
             print(_("Die heutige Sicherung ist bereits vorhanden."))
             return 0
     else:
-        info = backup.make_backup(path, Path(args.out))
+        info = backup.make_backup(path, Path(args.out), actor=actor)
     print(_("Sicherung geschrieben und geprüft: {path}").format(path=info.path))
     return 0
 
@@ -1031,7 +1050,8 @@ def cmd_restore(args) -> int:
     from .services import backup
 
     path = _sqlite_path(args)
-    backup.verify_backup(Path(args.file))  # before asking: a bad file needs no question
+    actor = _backup_actor(args)
+    backup.verify_backup(Path(args.file), actor=actor)  # before asking: a bad file needs no question
     if not args.yes:
         if not sys.stdin.isatty():
             raise UserError(_("Wiederherstellen ersetzt die aktuelle Datenbank; ohne Terminal bitte mit --yes bestätigen."))
@@ -1039,7 +1059,7 @@ def cmd_restore(args) -> int:
         if answer not in ("j", "ja", "y", "yes"):
             print(_("Abgebrochen; nichts wurde geändert."))
             return 1
-    result = backup.restore_backup(path, Path(args.file), allow_foreign=args.allow_foreign)
+    result = backup.restore_backup(path, Path(args.file), allow_foreign=args.allow_foreign, actor=actor)
     print(_("Datenbank wiederhergestellt (Stand {created}).").format(created=result.info.created_at))
     if result.set_aside is not None:
         print(_("Die bisherige Datenbank liegt unter: {path}").format(path=result.set_aside))

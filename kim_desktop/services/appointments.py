@@ -8,6 +8,15 @@ Before saving, :func:`check` reports *conflicts* (the same case manager, interpr
 overlapping time) and *warnings* (NRW public holiday, weekend, night-time, outside the interpreter pool's
 language). Conflicts block saving unless the caller keeps both on purpose (``keep_conflicts=True``, stored on
 the appointment as ``conflict_accepted``). Every write is audited; messages name no person.
+
+**Permissions** (``services.permissions``): reading the calendar, the call list and the interpreter pool needs
+``appointment.read``; booking, moving, changing the status, deleting and removing an interpreter need
+``appointment.write``. Reception (Empfang/Verwaltung) holds both: names and times, no case content. The
+appointment's *note* is case content: :func:`data_of` returns it only to an actor with
+``person.read_case_data`` who may see the appointment's case (``can_see_case``; an appointment without a case
+counts as visible); everyone else gets ``note=None``, and :func:`update_appointment` then keeps the stored note
+instead of overwriting it with the hidden ``None``. The calendar items (:class:`CalendarItem`) carry no note.
+The case id on an appointment is a link, not content: opening the case checks ``case.read`` there.
 """
 
 from __future__ import annotations
@@ -32,8 +41,9 @@ from ..db.models import (
 from ..errors import ConflictError, NotFoundError, UserError, ValidationError
 from ..i18n import _
 from . import audit, retention
-from .context import ServiceContext
+from .context import Actor, ServiceContext
 from .localtime import as_utc, from_local, local_time, range_bounds_utc
+from .permissions import allowed, can_see_case, require, require_session
 
 STATUSES = ("planned", "confirmed", "held", "cancelled", "no_show")
 ACTIVE_STATUSES = ("planned", "confirmed", "held")  # occupy time; cancelled and no-show do not block
@@ -163,7 +173,9 @@ def validate(session, data: AppointmentData) -> dict[str, str]:
     elif end - start < MIN_DURATION:
         errors["ends_at"] = _("Ein Termin dauert mindestens 5 Minuten.")
     elif end - start > MAX_DURATION:
-        errors["ends_at"] = _("Ein Termin dauert höchstens 12 Stunden. Mehrtägiges bitte als einzelne Termine.")
+        errors["ends_at"] = _(
+            "Ein Termin dauert höchstens 12 Stunden. Mehrtägiges bitte als einzelne Termine."
+        )
     if data.status not in STATUSES:
         errors["status"] = _("Unbekannter Status.")
     if data.title and len(data.title) > 300:
@@ -235,7 +247,9 @@ def check(session, data: AppointmentData, *, exclude_id: str | None = None) -> C
                 session, column, value, start, end, exclude_id
             ):
                 label = _("Belegt (importiert)") if busy else labels.get(other_type, other_type)
-                result.conflicts.append(Conflict(kind, other_id, local_time(other_start), local_time(other_end), label))
+                result.conflicts.append(
+                    Conflict(kind, other_id, local_time(other_start), local_time(other_end), label)
+                )
     local_start = local_time(start)
     holiday = holiday_name(local_start.date())
     if holiday:
@@ -248,13 +262,18 @@ def check(session, data: AppointmentData, *, exclude_id: str | None = None) -> C
     local_end = local_time(end)
     if local_start.time() < EARLIEST or local_end.time() > LATEST or local_end.date() != local_start.date():
         result.warnings.append(
-            Warning("night", _("Der Termin liegt außerhalb der üblichen Zeiten (6 bis 22 Uhr). Bitte die Uhrzeit prüfen."))
+            Warning(
+                "night",
+                _("Der Termin liegt außerhalb der üblichen Zeiten (6 bis 22 Uhr). Bitte die Uhrzeit prüfen."),
+            )
         )
     if data.interpreter_id and data.interpreter_language:
         from .office_hours import normalize_language
 
         interpreter = session.get(Interpreter, data.interpreter_id)
-        spoken = {normalize_language(code) for code in (interpreter.languages or [])} if interpreter else set()
+        spoken = (
+            {normalize_language(code) for code in (interpreter.languages or [])} if interpreter else set()
+        )
         if interpreter is not None and normalize_language(data.interpreter_language) not in spoken:
             result.warnings.append(
                 Warning("language", _("Die dolmetschende Person hat diese Sprache nicht im Profil."))
@@ -291,7 +310,9 @@ def _set_participants(session, appointment_id: str, person_ids: Iterable[str]) -
     wanted = list(person_ids)
     current = set(
         session.scalars(
-            select(AppointmentParticipant.person_id).where(AppointmentParticipant.appointment_id == appointment_id)
+            select(AppointmentParticipant.person_id).where(
+                AppointmentParticipant.appointment_id == appointment_id
+            )
         )
     )
     for person_id in current - set(wanted):
@@ -320,6 +341,7 @@ def case_person_id(session, case_id: str | None) -> str | None:
 
 def create_appointment(ctx: ServiceContext, data: AppointmentData, *, keep_conflicts: bool = False) -> str:
     """Store a new appointment; raises ``AppointmentConflictError`` on overlaps unless ``keep_conflicts``."""
+    require(ctx.actor, "appointment.write")
     data = _clean(data)
     with ctx.write() as session:
         if not data.person_ids:
@@ -351,20 +373,34 @@ def _load(session, appointment_id: str) -> Appointment:
 def participants(session, appointment_id: str) -> list[str]:
     return list(
         session.scalars(
-            select(AppointmentParticipant.person_id).where(AppointmentParticipant.appointment_id == appointment_id)
+            select(AppointmentParticipant.person_id).where(
+                AppointmentParticipant.appointment_id == appointment_id
+            )
         )
     )
 
 
+def may_see_note(session, actor: Actor, row: Appointment) -> bool:
+    """Whether ``actor`` may read the appointment's note (case content, see the module doc)."""
+    if not allowed(actor, "person.read_case_data"):
+        return False
+    if row.case_id is None:
+        return True
+    case = session.get(Case, row.case_id)
+    return case is None or can_see_case(session, actor, case)
+
+
 def data_of(session, appointment_id: str) -> AppointmentData:
-    """The stored appointment as editable data (office time)."""
+    """The stored appointment as editable data (office time); ``note`` None unless the actor may see it."""
+    actor = require_session(session, "appointment.read")
     row = _load(session, appointment_id)
+    note = row.note if may_see_note(session, actor, row) else None
     return AppointmentData(
         type=row.type, starts_at=local_time(row.starts_at).replace(tzinfo=None),
         ends_at=local_time(row.ends_at).replace(tzinfo=None), case_id=row.case_id,
         person_ids=participants(session, row.id), location_id=row.location_id, case_manager_id=row.case_manager_id,
         interpreter_id=row.interpreter_id, interpreter_language=row.interpreter_language, title=row.title,
-        note=row.note, status=row.status, version=row.version,
+        note=note, status=row.status, version=row.version,
     )  # fmt: skip
 
 
@@ -383,10 +419,13 @@ def update_appointment(
     expected_version: int | None = None,
     keep_conflicts: bool = False,
 ) -> None:
+    require(ctx.actor, "appointment.write")
     data = _clean(data)
     with ctx.write() as session:
         row = _load(session, appointment_id)
         _check_version(row, expected_version)
+        if not may_see_note(session, ctx.actor, row):
+            data.note = row.note  # the actor never saw the note: keep it (see the module doc)
         result = _guard(session, data, appointment_id, keep_conflicts)
         _apply(session, row, data)
         row.conflict_accepted = bool(result.conflicts)
@@ -404,25 +443,35 @@ def move_appointment(
     keep_conflicts: bool = False,
 ) -> None:
     """Move (and optionally resize) an appointment; ``ends_at`` None keeps the duration."""
+    require(ctx.actor, "appointment.write")
     with ctx.read() as session:
         data = data_of(session, appointment_id)
     duration = data.ends_at - data.starts_at
-    data.starts_at = starts_at.replace(tzinfo=None) if starts_at.tzinfo is None else local_time(starts_at).replace(tzinfo=None)
+    data.starts_at = (
+        starts_at.replace(tzinfo=None)
+        if starts_at.tzinfo is None
+        else local_time(starts_at).replace(tzinfo=None)
+    )
     data.ends_at = (
         data.starts_at + duration
         if ends_at is None
         else (ends_at if ends_at.tzinfo is None else local_time(ends_at).replace(tzinfo=None))
     )
-    update_appointment(ctx, appointment_id, data, expected_version=expected_version, keep_conflicts=keep_conflicts)
+    update_appointment(
+        ctx, appointment_id, data, expected_version=expected_version, keep_conflicts=keep_conflicts
+    )
 
 
 def set_status(ctx: ServiceContext, appointment_id: str, status: str) -> str | None:
     """Change the status; returns a prefilled journal text when the appointment took place (else None)."""
+    require(ctx.actor, "appointment.write")
     if status not in STATUSES:
         raise UserError(_("Unbekannter Status."))
     with ctx.write() as session:
         row = _load(session, appointment_id)
-        if row.status == status:  # nothing changes: no write, no audit entry (the journal text is still offered)
+        if (
+            row.status == status
+        ):  # nothing changes: no write, no audit entry (the journal text is still offered)
             return journal_text(session, row) if status == "held" else None
         row.status = status
         audit.record(
@@ -440,7 +489,9 @@ def journal_text(session, row: Appointment) -> str:
     start, end = local_time(row.starts_at), local_time(row.ends_at)
     parts = [
         _("{type} am {day}, {start}–{end} Uhr").format(
-            type=labels.get(row.type, row.type), day=start.strftime("%d.%m.%Y"), start=start.strftime("%H:%M"),
+            type=labels.get(row.type, row.type),
+            day=start.strftime("%d.%m.%Y"),
+            start=start.strftime("%H:%M"),
             end=end.strftime("%H:%M"),
         )  # fmt: skip
     ]
@@ -457,6 +508,7 @@ def delete_appointment(ctx: ServiceContext, appointment_id: str) -> None:
     """Soft-delete (tombstone); the appointment disappears from every view."""
     from ..db.base import utcnow
 
+    require(ctx.actor, "appointment.write")
     with ctx.write() as session:
         row = _load(session, appointment_id)
         row.deleted_at = utcnow()
@@ -508,6 +560,7 @@ def calendar(
     include_cancelled: bool = True,
 ) -> list[CalendarItem]:
     """Appointments starting on the office days ``first``..``last`` (inclusive), sorted by start."""
+    require_session(session, "appointment.read")
     start, end = range_bounds_utc(first, last)
     stmt = select(
         Appointment.id, Appointment.starts_at, Appointment.ends_at, Appointment.type, Appointment.status,
@@ -527,7 +580,9 @@ def calendar(
     if person_id:
         stmt = stmt.where(
             Appointment.id.in_(
-                select(AppointmentParticipant.appointment_id).where(AppointmentParticipant.person_id == person_id)
+                select(AppointmentParticipant.appointment_id).where(
+                    AppointmentParticipant.person_id == person_id
+                )
             )
         )
     if not include_cancelled:
@@ -552,7 +607,9 @@ def calendar(
     locations_by_id = dict(connection.execute(select(Location.id, Location.name)).all())
     interpreters_by_id = {
         i: f"{g} {f}".strip()
-        for i, f, g in connection.execute(select(Interpreter.id, Interpreter.family_name, Interpreter.given_names))
+        for i, f, g in connection.execute(
+            select(Interpreter.id, Interpreter.family_name, Interpreter.given_names)
+        )
     }
     times: dict[datetime, datetime] = {}  # appointments share start and end times: convert each once
 
@@ -565,14 +622,44 @@ def calendar(
     items = []
     no_one: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
     for (
-        id_, starts, ends, type_, status, title, case_id_, manager, location, interpreter, language, kept, busy, version
+        id_,
+        starts,
+        ends,
+        type_,
+        status,
+        title,
+        case_id_,
+        manager,
+        location,
+        interpreter,
+        language,
+        kept,
+        busy,
+        version,
     ) in rows:
         ids, names = who_by_id.get(id_, no_one)
         items.append(
             CalendarItem(
-                id_, office(starts), office(ends), type_, labels.get(type_, type_), status, title or "", case_id_,
-                ids, names, manager, managers_by_id.get(manager, ""), location, locations_by_id.get(location, ""),
-                interpreter, interpreters_by_id.get(interpreter, ""), language, bool(kept), bool(busy), version,
+                id_,
+                office(starts),
+                office(ends),
+                type_,
+                labels.get(type_, type_),
+                status,
+                title or "",
+                case_id_,
+                ids,
+                names,
+                manager,
+                managers_by_id.get(manager, ""),
+                location,
+                locations_by_id.get(location, ""),
+                interpreter,
+                interpreters_by_id.get(interpreter, ""),
+                language,
+                bool(kept),
+                bool(busy),
+                version,
             )
         )
     return items
@@ -580,20 +667,25 @@ def calendar(
 
 def no_show_count(session, person_id: str) -> int:
     """How often the person did not come ("nicht erschienen")."""
-    return session.scalar(
-        select(func.count())
-        .select_from(Appointment)
-        .join(AppointmentParticipant, AppointmentParticipant.appointment_id == Appointment.id)
-        .where(
-            AppointmentParticipant.person_id == person_id,
-            Appointment.status == "no_show",
-            Appointment.deleted_at.is_(None),
+    require_session(session, "appointment.read")
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Appointment)
+            .join(AppointmentParticipant, AppointmentParticipant.appointment_id == Appointment.id)
+            .where(
+                AppointmentParticipant.person_id == person_id,
+                Appointment.status == "no_show",
+                Appointment.deleted_at.is_(None),
+            )
         )
-    ) or 0
+        or 0
+    )
 
 
 def no_show_counts(session) -> dict[str, int]:
     """Person id → number of no-shows, for statistics."""
+    require_session(session, "appointment.read")
     return dict(
         session.execute(
             select(AppointmentParticipant.person_id, func.count())
@@ -616,6 +708,7 @@ class CallListEntry:
 
 def call_list(session, day: date, *, case_manager_id: str | None = None) -> list[CallListEntry]:
     """Who to remind by phone: participants of the day's planned or confirmed appointments."""
+    require_session(session, "appointment.read")
     result = []
     managers = [case_manager_id] if case_manager_id else None
     for item in calendar(session, day, day, case_manager_ids=managers, include_cancelled=False):
@@ -632,6 +725,7 @@ def call_list(session, day: date, *, case_manager_id: str | None = None) -> list
 
 def interpreters(session, language: str | None = None) -> list[Interpreter]:
     """The active interpreter pool, optionally only those for ``language``."""
+    require_session(session, "appointment.read")
     rows = session.scalars(
         select(Interpreter)
         .where(Interpreter.active.is_(True), Interpreter.deleted_at.is_(None))
@@ -642,17 +736,21 @@ def interpreters(session, language: str | None = None) -> list[Interpreter]:
 
 def upcoming_for_interpreter(session, interpreter_id: str, now: datetime | None = None) -> int:
     """Number of future active bookings of an interpreter (deleting one that is booked needs a decision)."""
+    require_session(session, "appointment.read")
     now = as_utc(now or datetime.now().astimezone())
-    return session.scalar(
-        select(func.count())
-        .select_from(Appointment)
-        .where(
-            Appointment.interpreter_id == interpreter_id,
-            Appointment.starts_at >= now,
-            Appointment.status.in_(ACTIVE_STATUSES),
-            Appointment.deleted_at.is_(None),
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Appointment)
+            .where(
+                Appointment.interpreter_id == interpreter_id,
+                Appointment.starts_at >= now,
+                Appointment.status.in_(ACTIVE_STATUSES),
+                Appointment.deleted_at.is_(None),
+            )
         )
-    ) or 0
+        or 0
+    )
 
 
 def remove_interpreter(ctx: ServiceContext, interpreter_id: str, *, release_bookings: bool = False) -> int:
@@ -660,6 +758,7 @@ def remove_interpreter(ctx: ServiceContext, interpreter_id: str, *, release_book
     keep their language but lose the person (to be rebooked); returns how many were released."""
     from ..db.base import utcnow
 
+    require(ctx.actor, "appointment.write")
     with ctx.write() as session:
         interpreter = session.get(Interpreter, interpreter_id)
         if interpreter is None or interpreter.deleted_at is not None:

@@ -13,6 +13,13 @@ Encryption (SQLCipher, later): every connection in this module is made by ``_con
 goes (``PRAGMA key`` right after connecting). The backup API copies pages as they are, so with the same key
 on source and target connection the backup of an encrypted database stays encrypted with the same key; the
 sidecar holds no personal data and may stay plain.
+
+Permissions: making, verifying and restoring a backup need ``backup.run`` (the administration). These
+functions work on files, so the actor comes along explicitly: pass a ``ServiceContext`` as the source of
+:func:`make_backup` (its actor is checked) or the keyword ``actor=`` (the CLI and the GUI do one of both);
+``actor=None`` is the local single user or the program itself, who may. The automatic backup when the
+program closes (:func:`auto_backup` without ``actor``) is such a system action: nobody asked for it, so
+nobody's role is checked; ``kim-desktop backup --auto`` passes the actor and is checked.
 """
 
 from __future__ import annotations
@@ -237,8 +244,28 @@ def sidecar_path(path: Path) -> Path:
 # --- making a backup ------------------------------------------------------------------------------------
 
 
-def make_backup(database_or_path, target: Path) -> BackupInfo:
-    """Write a verified backup of the database to ``target`` (file) plus its sidecar ``target.json``."""
+def _require_backup(actor) -> None:
+    """``backup.run`` for a signed-in actor; ``None`` is the local single user or the program itself."""
+    if actor is not None:
+        from .permissions import require
+
+        require(actor, "backup.run")
+
+
+def _source_and_actor(source, actor):
+    """A ``ServiceContext`` as source brings its actor (an explicit ``actor`` wins) and its database."""
+    if hasattr(source, "actor") and hasattr(source, "database"):
+        return source.database, actor if actor is not None else source.actor
+    return source, actor
+
+
+def make_backup(database_or_path, target: Path, *, actor=None) -> BackupInfo:
+    """Write a verified backup of the database to ``target`` (file) plus its sidecar ``target.json``.
+
+    ``database_or_path``: a ``ServiceContext`` (its actor is checked), a ``Database`` or a path; ``actor``
+    needs ``backup.run`` (see the module doc)."""
+    database_or_path, actor = _source_and_actor(database_or_path, actor)
+    _require_backup(actor)
     source_path = _database_path(database_or_path)
     target = Path(target).expanduser().resolve()
     if not source_path.is_file():
@@ -323,11 +350,15 @@ def _damaged(path: Path) -> UserError:
     )
 
 
-def verify_backup(path: Path, *, expected_office_id: str | None = None, full: bool = False) -> BackupInfo:
+def verify_backup(
+    path: Path, *, expected_office_id: str | None = None, full: bool = False, actor=None
+) -> BackupInfo:
     """Check a backup file: SQLite header, integrity, schema, and (with its sidecar) checksum and row counts.
 
     Raises ``UserError`` for a damaged file, a backup from another office (when ``expected_office_id`` is
-    given and differs) and a backup made by a newer version of KIM Desktop."""
+    given and differs) and a backup made by a newer version of KIM Desktop; ``PermissionDeniedError`` when
+    ``actor`` lacks ``backup.run``."""
+    _require_backup(actor)
     path = Path(path).expanduser().resolve()
     if not path.is_file():
         raise UserError(_("Die Sicherungsdatei wurde nicht gefunden: {path}").format(path=path))
@@ -461,14 +492,21 @@ def _open_and_check(path: Path):
 
 
 def restore_backup(
-    current_db_path: Path, backup_path: Path, *, allow_foreign: bool = False, now: datetime | None = None
+    current_db_path: Path,
+    backup_path: Path,
+    *,
+    allow_foreign: bool = False,
+    now: datetime | None = None,
+    actor=None,
 ) -> RestoreResult:
     """Replace the database at ``current_db_path`` by a verified backup.
 
     The backup is checked first, copied next to the database and opened there (older schema: migrated through
     the normal path) and checked; only then the current database is moved aside to
     ``<name>.before-restore-<timestamp>.sqlite3`` and the restored copy takes its place. If anything fails
-    the current database stays as it was. The caller must have closed its own connections."""
+    the current database stays as it was. The caller must have closed its own connections. ``actor`` needs
+    ``backup.run`` (checked before anything is touched)."""
+    _require_backup(actor)
     current = Path(current_db_path).expanduser().resolve()
     info = verify_backup(backup_path)
     if not allow_foreign:
@@ -618,9 +656,15 @@ def backup_folder(db_path: Path) -> Path:
     return db_path.parent / "backups"
 
 
-def auto_backup(db_path: Path, folder: Path | None = None, now: datetime | None = None) -> BackupInfo | None:
+def auto_backup(
+    db_path: Path, folder: Path | None = None, now: datetime | None = None, *, actor=None
+) -> BackupInfo | None:
     """Write the automatic backup if none exists yet for today's date, then rotate. Returns the new backup,
-    or ``None`` when today's backup already exists."""
+    or ``None`` when today's backup already exists.
+
+    Without ``actor`` a system action (the program closing, the daily timer): no role is checked. With an
+    ``actor`` (``kim-desktop backup --auto``) it needs ``backup.run``."""
+    _require_backup(actor)
     now = now or datetime.now()
     db_path = Path(db_path).expanduser().resolve()
     folder = Path(folder) if folder is not None else backup_folder(db_path)

@@ -12,6 +12,11 @@ gets a German warning that the case may only be stored, no longer worked on, and
 
 Reminders before expiry are the start page's computed reminders (``followups.reminders``, setting
 ``reminder_consent_weeks``); the state "läuft bald ab" here uses the same number of weeks.
+
+Permissions (``services.permissions``): consents are case data. Reading them (and opening a scan) needs
+``person.read_case_data`` and the person's case data visible to the actor (a member of one of their visible
+cases, or a person without a case yet: ``ensure_person_case_data_visible``); recording or revoking one needs
+``consent.write`` with the same visibility. Reception and the administration see no consents.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from ..errors import NotFoundError, UserError, ValidationError
 from ..i18n import _, format_date
 from . import audit, retention
 from .context import ServiceContext
+from .permissions import ensure_person_case_data_visible, require
 
 KINDS = ("case_management", "release", "privacy_notice")
 FORMS = ("written", "oral", "electronic")
@@ -36,7 +42,6 @@ SCAN_MAX_BYTES = 10 * 1024 * 1024
 SCAN_KIND = "consent_scan"
 TEXT_MAX = 4000
 NAME_MAX = 300
-WRITE_ROLES = frozenset({"case_management", "team_lead", "admin"})
 _SCAN_TYPES = (  # (magic bytes, MIME type)
     (b"%PDF-", "application/pdf"),
     (b"\x89PNG\r\n\x1a\n", "image/png"),
@@ -98,8 +103,7 @@ class RevokeResult:
 
 
 def _require_write(ctx: ServiceContext) -> None:
-    if not (ctx.actor.roles & WRITE_ROLES):
-        raise UserError(_("Sie haben keine Berechtigung, Einwilligungen zu erfassen oder zu widerrufen."))
+    require(ctx.actor, "consent.write")
 
 
 def _weeks(session) -> int:
@@ -122,6 +126,7 @@ def consent_state(
 
 def consents_of(session, person_id: str, *, today: date | None = None) -> list[ConsentRow]:
     """The consents of a person (not audited: :func:`list_consents` is the audited read), newest first."""
+    ensure_person_case_data_visible(session, person_id)
     today = today or date.today()
     weeks = _weeks(session)
     kinds, forms, states = kind_labels(), form_labels(), state_labels()
@@ -267,6 +272,7 @@ def record_consent(
         person = session.get(Person, person_id) if person_id else None
         if person is None or person.deleted_at is not None:
             raise NotFoundError(_("Keine Person mit dieser Kennung gefunden."))
+        ensure_person_case_data_visible(session, person_id, action="consent.write")
         retention.ensure_not_restricted(session, person_id)  # Art. 18: storage only
         if recipient_provider_id:
             provider = session.get(Provider, recipient_provider_id)
@@ -332,6 +338,7 @@ def revoke_consent(ctx: ServiceContext, consent_id: str, revoked_on: date | None
     revoked_on = revoked_on or date.today()
     with ctx.read() as session:
         row = _load(session, consent_id)
+        ensure_person_case_data_visible(session, row.person_id, action="consent.write")
         kind, given_on, already, person_id = row.kind, row.given_on, row.revoked_on, row.person_id
     if already is not None:
         raise UserError(
@@ -386,6 +393,7 @@ def open_scan(ctx: ServiceContext, consent_id: str) -> bytes:
 
     with ctx.read() as session:
         row = _load(session, consent_id)
+        ensure_person_case_data_visible(session, row.person_id)
         document_id = row.document_id
     if document_id is None:
         raise NotFoundError(_("Zu dieser Einwilligung ist kein Scan gespeichert."))

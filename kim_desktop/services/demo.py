@@ -24,6 +24,9 @@ index always matches the persons written. ``progress(done, total)`` is called af
 
 Relations: a ``PersonRelation`` row reads "``related_person`` is the ``relation`` of ``person``", so a parent
 and child are linked by (child, parent, ``parent``) and (parent, child, ``child``); spouses both ways.
+
+Permission: adding demo data creates persons, so it needs ``person.write`` (``PermissionDeniedError``
+otherwise, before anything is written).
 """
 
 from __future__ import annotations
@@ -76,6 +79,7 @@ from ..db.models import (
 from . import audit, search
 from .context import ServiceContext
 from .dates import PartialDate
+from .permissions import require
 
 ProgressCallback = Callable[[int, int], Any]
 
@@ -2005,6 +2009,7 @@ def generate_demo_data(
     Returns counts of the rows added per table (``persons``, ``households``, ``cases``, ``journal_entries``,
     ``appointments``, ``referrals``, ``providers``, ``offers``, …) and ``cancelled``.
     """
+    require(ctx.actor, "person.write")
     if persons < 0:
         raise ValueError("persons must not be negative")
     batch_size = max(1, batch_size)

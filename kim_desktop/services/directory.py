@@ -10,6 +10,11 @@ imported as CSV (``;``-separated, one row per offer) or JSON (providers with con
 share one directory among its offices; an import is all or nothing.
 
 The directory holds no case data; writes are still audited (who changed which provider or offer).
+
+Permissions (``services.permissions``): reading the directory (search, details, export) needs no right beyond
+being signed in; every write (providers, contacts, offers, "geprüft am", the import) needs ``directory.write``.
+``offer_detail`` shows only the anonymous number of referrals to an offer; which referrals they are is case
+content and is read through ``referrals`` (with its own checks).
 """
 
 from __future__ import annotations
@@ -30,8 +35,8 @@ from ..errors import ConflictError, NotFoundError, UserError, ValidationError
 from ..i18n import _, ngettext
 from . import audit
 from .context import ServiceContext
+from .permissions import require
 
-WRITE_ROLES = frozenset({"case_management", "team_lead", "admin"})
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 FORMATS = ("csv", "json")
 JSON_FORMAT = "kim-desktop-directory"
@@ -177,9 +182,9 @@ class DirectoryImportError(UserError):
         count = ngettext("{n} fehlerhafter Eintrag", "{n} fehlerhafte Einträge", len(report.errors)).format(
             n=len(report.errors)
         )
-        message = _("Import abgebrochen, nichts wurde übernommen: {count}. Erster Fehler (Nr. {line}): {text}").format(
-            count=count, line=first[0], text=first[1]
-        )
+        message = _(
+            "Import abgebrochen, nichts wurde übernommen: {count}. Erster Fehler (Nr. {line}): {text}"
+        ).format(count=count, line=first[0], text=first[1])
         super().__init__(message, details=report.errors)
         self.report = report
 
@@ -188,8 +193,7 @@ class DirectoryImportError(UserError):
 
 
 def _require_write(ctx: ServiceContext) -> None:
-    if not (ctx.actor.roles & WRITE_ROLES):
-        raise UserError(_("Sie haben keine Berechtigung, das Angebotsverzeichnis zu ändern."))
+    require(ctx.actor, "directory.write")
 
 
 def _text(value: Any) -> str | None:
@@ -237,7 +241,9 @@ def resolve_category(session, value: str | None) -> str | None:
         return None
     wanted = _fold(str(value))
     rows = session.execute(
-        select(CodeEntry.code, CodeEntry.label_de, CodeEntry.label_en).where(CodeEntry.list_name == "offer_category")
+        select(CodeEntry.code, CodeEntry.label_de, CodeEntry.label_en).where(
+            CodeEntry.list_name == "offer_category"
+        )
     ).all()
     for code, _de, _en in rows:
         if _fold(code) == wanted:
@@ -307,7 +313,15 @@ def _provider_field_label(name: str) -> str:
 
 
 def _clean_offer(data: OfferData) -> OfferData:
-    for name in ("title", "category", "description", "target_group", "access_conditions", "cost", "municipality"):
+    for name in (
+        "title",
+        "category",
+        "description",
+        "target_group",
+        "access_conditions",
+        "cost",
+        "municipality",
+    ):
         setattr(data, name, _text(getattr(data, name)))
     if data.title:
         data.title = " ".join(data.title.split())
@@ -342,18 +356,18 @@ def validate_offer(session, data: OfferData, *, check_provider: bool = True) -> 
             data.category = code
     bad = [v for v in data.languages if not _LANGUAGE_CODE.match(normalize_language(v) or "")]
     if bad:
-        errors["languages"] = _("Unbekannter Sprachcode „{code}“ (bitte ISO-Codes wie de, ar, fa_AF).").format(
-            code=bad[0][:20]
-        )
+        errors["languages"] = _(
+            "Unbekannter Sprachcode „{code}“ (bitte ISO-Codes wie de, ar, fa_AF)."
+        ).format(code=bad[0][:20])
     else:
         data.languages = normalize_languages(data.languages)
     if data.residence_statuses:
         known = _residence_codes(session)
         unknown = [v for v in data.residence_statuses if v not in known]
         if unknown:
-            errors["residence_statuses"] = _("Den Aufenthaltsstatus „{code}“ gibt es nicht in der Liste.").format(
-                code=unknown[0][:60]
-            )
+            errors["residence_statuses"] = _(
+                "Den Aufenthaltsstatus „{code}“ gibt es nicht in der Liste."
+            ).format(code=unknown[0][:60])
     if data.cost and len(data.cost) > 200:
         errors["cost"] = _("Die Angabe zu den Kosten darf höchstens 200 Zeichen lang sein.")
     if data.municipality and len(data.municipality) > 200:
@@ -388,9 +402,9 @@ def find_same_provider(session, data: ProviderData, *, exclude_id: str | None = 
 
 def _duplicate_message(row: Provider) -> str:
     place = " ".join(p for p in (row.postcode, row.city) if p)
-    return _("Diesen Träger gibt es schon im Verzeichnis: „{name}“{place}. Bitte den vorhandenen Eintrag bearbeiten.").format(
-        name=row.name, place=f" ({place})" if place else ""
-    )
+    return _(
+        "Diesen Träger gibt es schon im Verzeichnis: „{name}“{place}. Bitte den vorhandenen Eintrag bearbeiten."
+    ).format(name=row.name, place=f" ({place})" if place else "")
 
 
 def _apply_provider(row: Provider, data: ProviderData) -> None:
@@ -409,7 +423,9 @@ def _load_provider(session, provider_id: str) -> Provider:
 def _check_version(row, expected: int | None, what: str) -> None:
     if expected is not None and row.version != expected:
         raise ConflictError(
-            _("{what} wurde inzwischen von jemand anderem geändert. Bitte neu laden und erneut ändern.").format(what=what)
+            _(
+                "{what} wurde inzwischen von jemand anderem geändert. Bitte neu laden und erneut ändern."
+            ).format(what=what)
         )
 
 
@@ -441,7 +457,9 @@ def delete_provider(ctx: ServiceContext, provider_id: str) -> None:
     with ctx.write() as session:
         row = _load_provider(session, provider_id)
         offers = session.scalar(
-            select(func.count()).select_from(Offer).where(Offer.provider_id == provider_id, Offer.deleted_at.is_(None))
+            select(func.count())
+            .select_from(Offer)
+            .where(Offer.provider_id == provider_id, Offer.deleted_at.is_(None))
         )
         if offers:
             raise UserError(
@@ -475,7 +493,9 @@ def providers(session, *, text: str | None = None) -> list[ProviderRow]:
     """All providers (alphabetical), with their number of offers; ``text`` filters by name or place."""
     counts = dict(
         session.execute(
-            select(Offer.provider_id, func.count()).where(Offer.deleted_at.is_(None)).group_by(Offer.provider_id)
+            select(Offer.provider_id, func.count())
+            .where(Offer.deleted_at.is_(None))
+            .group_by(Offer.provider_id)
         ).all()
     )
     rows = session.scalars(select(Provider).where(Provider.deleted_at.is_(None))).all()
@@ -523,7 +543,9 @@ def _validate_contact(data: ContactData) -> dict[str, str]:
     return errors
 
 
-def save_contact(ctx: ServiceContext, provider_id: str, data: ContactData, contact_id: str | None = None) -> str:
+def save_contact(
+    ctx: ServiceContext, provider_id: str, data: ContactData, contact_id: str | None = None
+) -> str:
     """Create or update a contact person of a provider."""
     _require_write(ctx)
     for name in ("name", "function", "phone", "email"):
@@ -602,7 +624,11 @@ def save_offer(ctx: ServiceContext, data: OfferData, offer_id: str | None = None
             _check_version(row, data.version, _("Das Angebot"))
         if _same_offer(session, data.provider_id, data.title, offer_id):
             raise ValidationError(
-                {"title": _("Dieser Träger hat schon ein Angebot mit diesem Titel. Bitte das vorhandene bearbeiten.")}
+                {
+                    "title": _(
+                        "Dieser Träger hat schon ein Angebot mit diesem Titel. Bitte das vorhandene bearbeiten."
+                    )
+                }
             )
         _apply_offer(row, data)
         if not offer_id:
@@ -623,7 +649,7 @@ def delete_offer(ctx: ServiceContext, offer_id: str) -> None:
 
 
 def mark_checked(ctx: ServiceContext, offer_id: str, on: date | None = None) -> None:
-    """"Zuletzt geprüft am" = ``on`` (today)."""
+    """ "Zuletzt geprüft am" = ``on`` (today)."""
     _require_write(ctx)
     on = on or date.today()
     if on > date.today():
@@ -631,7 +657,9 @@ def mark_checked(ctx: ServiceContext, offer_id: str, on: date | None = None) -> 
     with ctx.write() as session:
         row = _load_offer(session, offer_id)
         row.last_checked_on = on
-        audit.record(session, "update", entity_type="offer", entity_id=row.id, detail={"field": "last_checked_on"})
+        audit.record(
+            session, "update", entity_type="offer", entity_id=row.id, detail={"field": "last_checked_on"}
+        )
 
 
 def offer_data(session, offer_id: str) -> OfferData:
@@ -742,7 +770,9 @@ def search_offers(
         if place and _fold(muni or prov_muni or prov_city) != place:
             continue
         if words:
-            haystack = " ".join(p for p in (title, description, target, access, prov_name, unit, cost) if p).casefold()
+            haystack = " ".join(
+                p for p in (title, description, target, access, prov_name, unit, cost) if p
+            ).casefold()
             if not all(w in haystack for w in words):
                 continue
         hits.append(((title.casefold(), prov_name.casefold(), id_), row))
@@ -755,9 +785,21 @@ def search_offers(
         until = _as_date(valid_until)
         result.append(
             OfferRow(
-                id_, title, cat, labels.get(cat, cat), prov_id, prov_name, muni or prov_muni or prov_city,
-                list(_as_list(langs) or []), _as_list(statuses) or None, access, cost, _as_date(valid_from), until,
-                _as_date(checked), is_expired(until, today),
+                id_,
+                title,
+                cat,
+                labels.get(cat, cat),
+                prov_id,
+                prov_name,
+                muni or prov_muni or prov_city,
+                list(_as_list(langs) or []),
+                _as_list(statuses) or None,
+                access,
+                cost,
+                _as_date(valid_from),
+                until,
+                _as_date(checked),
+                is_expired(until, today),
             )  # fmt: skip
         )
     return result
@@ -771,7 +813,9 @@ def offer_detail(session, offer_id: str, *, today: date | None = None) -> OfferD
     labels = category_labels(session)
     statuses = code_labels(session, "residence_status")
     referral_count = session.scalar(
-        select(func.count()).select_from(Referral).where(Referral.offer_id == offer_id, Referral.deleted_at.is_(None))
+        select(func.count())
+        .select_from(Referral)
+        .where(Referral.offer_id == offer_id, Referral.deleted_at.is_(None))
     )
     offer_row = OfferRow(
         row.id, row.title, row.category, labels.get(row.category, row.category), row.provider_id, provider.name,
@@ -814,11 +858,17 @@ def _export_tree(session) -> list[dict[str, Any]]:
         ]
         item["offers"] = [
             {
-                "title": o.title, "category": o.category, "description": o.description,
-                "languages": list(o.languages or []), "target_group": o.target_group,
+                "title": o.title,
+                "category": o.category,
+                "description": o.description,
+                "languages": list(o.languages or []),
+                "target_group": o.target_group,
                 "access_conditions": o.access_conditions,
-                "residence_statuses": list(o.residence_statuses) if o.residence_statuses else None, "cost": o.cost,
-                "municipality": o.municipality, "valid_from": _iso(o.valid_from), "valid_until": _iso(o.valid_until),
+                "residence_statuses": list(o.residence_statuses) if o.residence_statuses else None,
+                "cost": o.cost,
+                "municipality": o.municipality,
+                "valid_from": _iso(o.valid_from),
+                "valid_until": _iso(o.valid_until),
                 "last_checked_on": _iso(o.last_checked_on),
             }  # fmt: skip
             for o in sorted(offers_by_provider.get(provider.id, []), key=lambda o: _fold(o.title))
@@ -834,7 +884,12 @@ def export_directory(session, fmt: str = "csv") -> bytes:
         raise UserError(_("Unbekanntes Format „{fmt}“: bitte csv oder json.").format(fmt=str(fmt)[:10]))
     tree = _export_tree(session)
     if fmt == "json":
-        payload = {"format": JSON_FORMAT, "version": 1, "exported_on": date.today().isoformat(), "providers": tree}
+        payload = {
+            "format": JSON_FORMAT,
+            "version": 1,
+            "exported_on": date.today().isoformat(),
+            "providers": tree,
+        }
         return json.dumps(payload, ensure_ascii=False, indent=2).encode("utf-8")
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
@@ -997,7 +1052,9 @@ def _parse_json(data: bytes, errors: list[tuple[int, str]]) -> list[_Parsed]:
         raise UserError(_("Die Datei ist kein gültiges JSON.")) from None
     items = payload.get("providers") if isinstance(payload, dict) else payload
     if not isinstance(items, list):
-        raise UserError(_("Die JSON-Datei enthält keine Liste „providers“ (Export von KIM Desktop als Vorlage nehmen)."))
+        raise UserError(
+            _("Die JSON-Datei enthält keine Liste „providers“ (Export von KIM Desktop als Vorlage nehmen).")
+        )
     parsed: list[_Parsed] = []
     for number, item in enumerate(items, start=1):
         if not isinstance(item, dict):
@@ -1022,7 +1079,9 @@ def _parse_json(data: bytes, errors: list[tuple[int, str]]) -> list[_Parsed]:
             c = ContactData(**{k: _text(contact.get(k)) for k in ("name", "function", "phone", "email")})
             problems = list(_validate_contact(c).values())
             if problems:
-                errors.append((number, _("Ansprechperson {n}: {problem}").format(n=c_index, problem=problems[0])))
+                errors.append(
+                    (number, _("Ansprechperson {n}: {problem}").format(n=c_index, problem=problems[0]))
+                )
                 continue
             entry.contacts.append(c)
         offers = item.get("offers") or []
@@ -1081,7 +1140,14 @@ def import_directory(ctx: ServiceContext, data: bytes, fmt: str = "csv") -> Impo
         existing = list(session.scalars(select(Provider).where(Provider.deleted_at.is_(None))))
         for entry in parsed:
             p = entry.provider
-            row = next((r for r in existing if same_provider(r.name, r.postcode, r.city, p.name, p.postcode, p.city)), None)
+            row = next(
+                (
+                    r
+                    for r in existing
+                    if same_provider(r.name, r.postcode, r.city, p.name, p.postcode, p.city)
+                ),
+                None,
+            )
             if row is None:
                 row = Provider()
                 _apply_provider(row, p)
@@ -1089,7 +1155,9 @@ def import_directory(ctx: ServiceContext, data: bytes, fmt: str = "csv") -> Impo
                 session.flush()
                 existing.append(row)
                 report.providers_created += 1
-                audit.record(session, "create", entity_type="provider", entity_id=row.id, detail={"import": fmt})
+                audit.record(
+                    session, "create", entity_type="provider", entity_id=row.id, detail={"import": fmt}
+                )
             else:
                 # Fill in and overwrite with what the file says; empty cells keep what is stored.
                 changed = False
@@ -1100,7 +1168,9 @@ def import_directory(ctx: ServiceContext, data: bytes, fmt: str = "csv") -> Impo
                         changed = True
                 if changed:
                     report.providers_updated += 1
-                    audit.record(session, "update", entity_type="provider", entity_id=row.id, detail={"import": fmt})
+                    audit.record(
+                        session, "update", entity_type="provider", entity_id=row.id, detail={"import": fmt}
+                    )
             known_contacts = {
                 name_key(c.name): c
                 for c in session.scalars(
@@ -1118,7 +1188,9 @@ def import_directory(ctx: ServiceContext, data: bytes, fmt: str = "csv") -> Impo
                 contact.function, contact.phone, contact.email = c.function, c.phone, c.email
             offers_by_title = {
                 name_key(o.title): o
-                for o in session.scalars(select(Offer).where(Offer.provider_id == row.id, Offer.deleted_at.is_(None)))
+                for o in session.scalars(
+                    select(Offer).where(Offer.provider_id == row.id, Offer.deleted_at.is_(None))
+                )
             }
             for _number, offer in entry.offers:
                 offer.provider_id = row.id
@@ -1130,13 +1202,21 @@ def import_directory(ctx: ServiceContext, data: bytes, fmt: str = "csv") -> Impo
                     session.flush()
                     offers_by_title[name_key(offer.title)] = target
                     report.offers_created += 1
-                    audit.record(session, "create", entity_type="offer", entity_id=target.id, detail={"import": fmt})
+                    audit.record(
+                        session, "create", entity_type="offer", entity_id=target.id, detail={"import": fmt}
+                    )
                 else:
                     before = offer_snapshot(target)
                     _apply_offer(target, offer)
                     if offer_snapshot(target) != before:
                         report.offers_updated += 1
-                        audit.record(session, "update", entity_type="offer", entity_id=target.id, detail={"import": fmt})
+                        audit.record(
+                            session,
+                            "update",
+                            entity_type="offer",
+                            entity_id=target.id,
+                            detail={"import": fmt},
+                        )
         report.created = report.providers_created + report.offers_created
         report.updated = report.providers_updated + report.offers_updated
         audit.record(
@@ -1149,7 +1229,18 @@ def import_directory(ctx: ServiceContext, data: bytes, fmt: str = "csv") -> Impo
 def offer_snapshot(row: Offer) -> tuple:
     return tuple(
         (list(v) if isinstance(v, list) else v)
-        for v in (row.title, row.category, row.description, row.languages, row.target_group, row.access_conditions,
-                  row.residence_statuses, row.cost, row.municipality, row.valid_from, row.valid_until,
-                  row.last_checked_on)  # fmt: skip
+        for v in (
+            row.title,
+            row.category,
+            row.description,
+            row.languages,
+            row.target_group,
+            row.access_conditions,
+            row.residence_statuses,
+            row.cost,
+            row.municipality,
+            row.valid_from,
+            row.valid_until,
+            row.last_checked_on,
+        )  # fmt: skip
     )

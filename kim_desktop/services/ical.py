@@ -37,6 +37,10 @@ Rules of the import, in the order a counsellor would ask about them:
   ``UserError`` with one German sentence; nothing is stored (the whole import is one unit of work).
 
 Both directions are audited ('export' with the count, 'import' with the counts; never names).
+
+Permissions (``services.permissions``): reading and exporting need ``appointment.read``, the import of busy
+time ``appointment.write`` – the calendar's rights, which reception holds too. An export never carries the
+note, so no case content leaves through it.
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ from . import audit
 from .appointments import MAX_DURATION, CalendarItem, calendar
 from .context import ServiceContext
 from .localtime import OFFICE_TIMEZONE, as_utc, day_bounds_utc, from_local, local_time
+from .permissions import require, require_session
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +147,7 @@ def export_ics(
     ``session`` must be a write unit (``ctx.write()``): the export is audited in it ('export', the count).
     Busy time imported from other calendars is left out. Unknown or deleted ids raise ``NotFoundError``.
     """
+    require_session(session, "appointment.read")
     given = list(items)
     if all(isinstance(i, str) for i in given):
         chosen = _items_for_ids(session, [str(i) for i in given])
@@ -239,6 +245,7 @@ def read_calendar(
     ctx: ServiceContext, first: date, last: date, *, case_manager_id: str | None = None
 ) -> list[CalendarItem]:
     """The appointments starting on the office days ``first``..``last``, audited as a read (count only)."""
+    require(ctx.actor, "appointment.read")
     if last < first:
         raise UserError(_("Das Ende des Zeitraums liegt vor dem Anfang."))
     with ctx.write() as session:
@@ -261,6 +268,7 @@ def export_range(
     calendar_name: str | None = None,
 ) -> Export:
     """The appointments of ``first``..``last`` (optionally one case manager's) as .ics, audited."""
+    require(ctx.actor, "appointment.read")
     if last < first:
         raise UserError(_("Das Ende des Zeitraums liegt vor dem Anfang."))
     with ctx.write() as session:
@@ -541,6 +549,7 @@ def import_busy_ics(
     ``today`` (default: the current office day) starts the window; see the module docstring for the rules.
     Raises ``UserError`` (German, no names) for bad input; then nothing is stored.
     """
+    require(ctx.actor, "appointment.write")
     cal = _parse(data)
     today = today or local_time(utcnow()).date()
     entries, skipped, groups, raw_uids = _busy_entries(cal, today)

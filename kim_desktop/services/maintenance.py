@@ -1,4 +1,9 @@
-"""Database checks for ``kim-desktop check`` and the settings page: integrity, foreign keys, index."""
+"""Database checks for ``kim-desktop check`` and the settings page: integrity, foreign keys, index.
+
+No permission check: :func:`check_database` takes a ``Database`` (not a context), reads no record's content
+and reports only table names and counts; it also runs inside a restore (``backup.restore_backup``, which
+checks ``backup.run``) and right after opening a database. Whoever can open the database may run it.
+"""
 
 from __future__ import annotations
 

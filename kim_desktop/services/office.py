@@ -5,6 +5,11 @@ Stored in ``setting`` rows: ``office_profile`` (a JSON dict, read the same way b
 ``office_logo`` (``{"png": base64, "width": w, "height": h}``, the logo re-encoded as a small PNG) and
 ``letter_form`` (``"A"`` or ``"B"``). A settings write is audited as ``update`` of the entity type ``setting``
 with the changed field names only (the values are office data, but the log stays uniform: names, no values).
+
+Permissions (``services.permissions``): every write here – profile, logo, letter form, templates (edit,
+restore, import) – needs ``settings.manage`` (the administration). Reading the profile, logo, letter form and
+templates, exporting a template to a file and the template preview (synthetic data) are free: every letter
+needs the letterhead.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from ..errors import UserError, ValidationError
 from ..i18n import _, current_language, format_date, format_number
 from . import audit, letter_templates
 from .context import ServiceContext
+from .permissions import require
 
 PROFILE_KEY = "office_profile"
 LOGO_KEY = "office_logo"
@@ -133,6 +139,7 @@ def validate_profile(values: dict[str, str]) -> None:
 
 def save_profile(ctx: ServiceContext, values: dict[str, Any]) -> dict[str, str]:
     """Change the given fields of the office profile (others stay); validated, audited, all or nothing."""
+    require(ctx.actor, "settings.manage")
     unknown = [name for name in values if name not in FIELDS]
     if unknown:
         raise UserError(
@@ -176,6 +183,7 @@ def set_logo(ctx: ServiceContext, path: Path | str) -> dict[str, int]:
     Returns ``{"width": …, "height": …}`` of the stored image. German ``UserError`` for a missing, unreadable,
     too large or broken file; nothing is stored then.
     """
+    require(ctx.actor, "settings.manage")
     path = Path(path)
     if not path.is_file():
         raise UserError(_("Die Logodatei wurde nicht gefunden: {path}").format(path=path))
@@ -256,6 +264,7 @@ def _count(n: int) -> str:
 
 def clear_logo(ctx: ServiceContext) -> bool:
     """Remove the logo; ``False`` if there was none."""
+    require(ctx.actor, "settings.manage")
     with ctx.write() as session:
         row = session.get(Setting, LOGO_KEY)
         if row is None:
@@ -288,6 +297,7 @@ def letter_form(session) -> str:
 
 
 def set_letter_form(ctx: ServiceContext, form: str) -> str:
+    require(ctx.actor, "settings.manage")
     value = str(form or "").strip().upper()
     if value not in LETTER_FORMS:
         raise UserError(
@@ -344,6 +354,7 @@ def save_template(
     ctx: ServiceContext, key: str, *, title: str, subject: str, body: str, language: str = "de"
 ) -> letter_templates.TemplateSource:
     """Validate and store an office edit of a template (revision + 1); audited."""
+    require(ctx.actor, "settings.manage")
     with ctx.write() as session:
         stored = letter_templates.save_template(
             session, key, body, title=title, subject=subject, language=language
@@ -353,6 +364,7 @@ def save_template(
 
 
 def restore_template(ctx: ServiceContext, key: str, language: str = "de") -> letter_templates.TemplateSource:
+    require(ctx.actor, "settings.manage")
     with ctx.write() as session:
         stored = letter_templates.restore_default(session, key, language)
         _audit_template(session, key, language, stored.revision, "restore_default")
@@ -382,6 +394,7 @@ def import_template_file(
     ctx: ServiceContext, path: Path | str, language: str = "de"
 ) -> letter_templates.TemplateSource:
     """Store a template file (``.kimvorlage`` or ``.j2``) as the office's version of its key; validated, audited."""
+    require(ctx.actor, "settings.manage")
     path = Path(path)
     if not path.is_file():
         raise UserError(_("Die Vorlagendatei wurde nicht gefunden: {path}").format(path=path))

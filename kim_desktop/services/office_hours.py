@@ -14,6 +14,12 @@
 
 Times a person types or sees are office time (naive = Europe/Berlin); appointments are stored in UTC.
 Every write is audited; messages name no person.
+
+**Permissions** (``services.permissions``): office hours, the interpreter pool and the slot finder belong to
+the calendar: reading needs ``appointment.read``, writing ``appointment.write`` (reception holds both).
+Locations are office setup without personal data: every signed-in user may list them (the settings page and
+letters need them), and creating, changing, deactivating or reactivating one needs ``appointment.write`` *or*
+``settings.manage`` (so the administration can set up rooms without access to the calendar).
 """
 
 from __future__ import annotations
@@ -35,9 +41,10 @@ from ..errors import ConflictError, NotFoundError, UserError, ValidationError
 from ..i18n import _, language_name, languages, ngettext, sort_key
 from . import audit
 from .appointments import ACTIVE_STATUSES, MAX_DURATION, MIN_DURATION, holiday_name
-from .context import ServiceContext
+from .context import Actor, ServiceContext
 from .dates import parse_date
 from .localtime import OFFICE_TIMEZONE, as_utc, from_local, range_bounds_utc
+from .permissions import PermissionDeniedError, allowed, require, require_session
 
 GRID = timedelta(minutes=15)
 MIN_OFFICE_HOURS = timedelta(minutes=15)
@@ -248,6 +255,12 @@ class LocationInUseError(UserError):
         self.count = count
 
 
+def _require_location_write(actor: Actor) -> None:
+    """Locations: ``appointment.write`` or ``settings.manage`` (see the module doc)."""
+    if not (allowed(actor, "appointment.write") or allowed(actor, "settings.manage")):
+        raise PermissionDeniedError("appointment.write")
+
+
 def list_locations(session, include_inactive: bool = False) -> list[LocationRow]:
     """Locations, each building followed by its rooms, sorted by name."""
     stmt = select(Location).where(Location.deleted_at.is_(None))
@@ -346,6 +359,7 @@ def save_location(
     expected_version: int | None = None,
 ) -> str:  # fmt: skip
     """Create (``location_id`` None) or change a location; returns its id. Raises ``ValidationError``."""
+    _require_location_write(ctx.actor)
     clean = _coerce(data, LocationData)
     with ctx.write() as session:
         row = _location(session, location_id) if location_id else None
@@ -382,6 +396,7 @@ def deactivate_location(
 ) -> int:
     """Deactivate a location (and the rooms of a building). Future appointments there block this with
     ``LocationInUseError`` unless ``force``; they keep their place. Returns the number of such appointments."""
+    _require_location_write(ctx.actor)
     with ctx.write() as session:
         row = _location(session, location_id)
         count = future_appointments_at(session, location_id, now)
@@ -407,6 +422,7 @@ def deactivate_location(
 
 
 def reactivate_location(ctx: ServiceContext, location_id: str) -> None:
+    _require_location_write(ctx.actor)
     with ctx.write() as session:
         row = _location(session, location_id)
         if row.parent_id:
@@ -499,6 +515,7 @@ def list_office_hours(
     session, location_id: str | None = None, case_manager_id: str | None = None
 ) -> list[OfficeHoursRow]:
     """Office-hours entries (a building includes its rooms), by weekday and time."""
+    require_session(session, "appointment.read")
     stmt = select(OfficeHours).where(OfficeHours.deleted_at.is_(None))
     if location_id:
         places, _loc = _places(session, location_id)
@@ -634,6 +651,7 @@ def save_office_hours(
     expected_version: int | None = None,
 ) -> str:  # fmt: skip
     """Create or change a recurring office-hours entry; returns its id. Raises ``ValidationError``."""
+    require(ctx.actor, "appointment.write")
     clean = _coerce(data, OfficeHoursData)
     with ctx.write() as session:
         row = _office_hours_row(session, office_hours_id) if office_hours_id else None
@@ -660,6 +678,7 @@ def save_office_hours(
 
 def delete_office_hours(ctx: ServiceContext, office_hours_id: str) -> None:
     """Remove an office-hours entry (tombstone for sync); booked appointments are not touched."""
+    require(ctx.actor, "appointment.write")
     with ctx.write() as session:
         row = _office_hours_row(session, office_hours_id)
         row.deleted_at = utcnow()
@@ -731,6 +750,7 @@ def _entries(
 def office_hours_between(session, first: date, last: date) -> dict[date, list[OfficeHoursBlock]]:
     """Office hours on each office day ``first``..``last`` (inclusive); holidays and days without any are
     left out. One query for the whole range."""
+    require_session(session, "appointment.read")
     entries = _entries(session, first, last)
     if not entries:
         return {}
@@ -849,6 +869,7 @@ def save_interpreter(
     expected_version: int | None = None,
 ) -> str:  # fmt: skip
     """Add a person to the interpreter pool or change one; returns the id. Raises ``ValidationError``."""
+    require(ctx.actor, "appointment.write")
     clean = _coerce(data, InterpreterData)
     errors = _validate_interpreter(clean)
     with ctx.write() as session:
@@ -881,6 +902,7 @@ def list_interpreters(
     session, language: str | None = None, include_inactive: bool = False
 ) -> list[InterpreterRow]:
     """The pool sorted by name; with ``language`` only those who speak it (``prs`` and ``fa_AF`` are one)."""
+    require_session(session, "appointment.read")
     stmt = select(Interpreter).where(Interpreter.deleted_at.is_(None))
     if not include_inactive:
         stmt = stmt.where(Interpreter.active.is_(True))
@@ -909,6 +931,7 @@ def interpreter_language_for(
 ) -> str | None:
     """The interpreter language the person (or the case's person) needs, for prefilling a search; None if
     no interpreter is needed or nothing is recorded."""
+    require_session(session, "appointment.read")
     if person_id is None and case_id is not None:
         person_id = session.scalar(select(Case.person_id).where(Case.id == case_id))
     if person_id is None:
@@ -1038,6 +1061,7 @@ def find_slots(
     an active interpreter of the pool with that language has no active appointment then. ``location_id`` of
     a building also accepts its rooms. Searches ``horizon_days`` days and stops after ``limit`` slots.
     """
+    require_session(session, "appointment.read")
     if not isinstance(duration, timedelta) or not MIN_DURATION <= duration <= MAX_DURATION:
         raise UserError(_("Die Dauer muss zwischen 5 Minuten und 12 Stunden liegen."))
     if weekday is not None and (

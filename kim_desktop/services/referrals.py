@@ -14,6 +14,15 @@ provider, length of the reason – never the text, which stays in the encrypted 
 
 Feedback is expected ``follow_up_days`` (per referral) or the office setting ``referral_feedback_days`` days after
 sending; the start page's computed reminders (``followups.reminders``) use the same rule (:func:`feedback_due`).
+
+Permissions (``services.permissions``): every write needs ``referral.write`` *and* a case the actor may see
+(``ensure_case_visible``: own, shared or – for a team lead – the team's cases). Recording or revoking a
+Schweigepflichtentbindung is a consent write: ``consent.write`` and the person's case data visible
+(``ensure_person_case_data_visible``). Reading the referrals of one case, one referral or its history needs
+``case.read`` and that case visible (``PermissionDeniedError`` otherwise); lists and counts over several cases
+(a person's referrals, overdue feedback, by offer or provider, the filtered list, statistics) need
+``case.read`` and are narrowed to the visible cases with ``visible_case_clause``. The local single user sees
+everything.
 """
 
 from __future__ import annotations
@@ -42,6 +51,13 @@ from ..errors import ConflictError, NotFoundError, UserError, ValidationError
 from ..i18n import _
 from . import audit, retention
 from .context import ServiceContext
+from .permissions import (
+    ensure_case_visible,
+    ensure_person_case_data_visible,
+    require,
+    require_session,
+    visible_case_clause,
+)
 
 STATUSES = ("draft", "sent", "accepted", "rejected", "completed", "revoked")
 FINAL_STATUSES = ("rejected", "completed", "revoked")
@@ -58,7 +74,6 @@ SENT_VIA = ("post", "email", "personal")
 OVERRIDE_MIN_LENGTH = 10
 TEXT_MAX = 4000
 FOLLOW_UP_DAYS_MAX = 365
-WRITE_ROLES = frozenset({"case_management", "team_lead", "admin"})
 
 
 def status_labels() -> dict[str, str]:
@@ -103,17 +118,27 @@ class ConsentRequiredError(UserError):
     """
 
     def __init__(
-        self, state: str, *, referral_id: str, person_id: str, provider_id: str | None, reason_too_short: bool = False
+        self,
+        state: str,
+        *,
+        referral_id: str,
+        person_id: str,
+        provider_id: str | None,
+        reason_too_short: bool = False,
     ) -> None:
         first = {
             "revoked": _("Die Schweigepflichtentbindung für diese Stelle wurde widerrufen."),
             "expired": _("Die Schweigepflichtentbindung für diese Stelle ist abgelaufen."),
         }.get(state, _("Für diese Stelle liegt keine gültige Schweigepflichtentbindung vor."))
-        message = first + " " + _(
-            "Ohne sie darf die Vermittlung nicht versendet werden. Bitte eine Schweigepflichtentbindung erstellen "
-            "und unterschreiben lassen oder, wenn es anders nicht geht, eine schriftliche Begründung angeben "
-            "(mindestens {n} Zeichen); sie wird protokolliert."
-        ).format(n=OVERRIDE_MIN_LENGTH)
+        message = (
+            first
+            + " "
+            + _(
+                "Ohne sie darf die Vermittlung nicht versendet werden. Bitte eine Schweigepflichtentbindung erstellen "
+                "und unterschreiben lassen oder, wenn es anders nicht geht, eine schriftliche Begründung angeben "
+                "(mindestens {n} Zeichen); sie wird protokolliert."
+            ).format(n=OVERRIDE_MIN_LENGTH)
+        )
         #: for a dialog: the reason field's message when a reason was given but is too short
         self.field_errors: dict[str, str] = {}
         if reason_too_short:
@@ -121,7 +146,12 @@ class ConsentRequiredError(UserError):
                 "Die Begründung für den Versand ohne Schweigepflichtentbindung ist zu kurz (mindestens {n} Zeichen)."
             ).format(n=OVERRIDE_MIN_LENGTH)
             self.field_errors["override_reason"] = message
-        details = {"state": state, "referral_id": referral_id, "person_id": person_id, "provider_id": provider_id}
+        details = {
+            "state": state,
+            "referral_id": referral_id,
+            "person_id": person_id,
+            "provider_id": provider_id,
+        }
         super().__init__(message, details=details)
         self.state = state
         self.referral_id = referral_id
@@ -244,7 +274,9 @@ def release_for(session, referral_or_pair, today: date | None = None) -> Consent
         return None
     candidates = session.scalars(
         select(Consent).where(
-            Consent.person_id == person_id, Consent.recipient_provider_id == provider_id, *_valid_release_filter(today)
+            Consent.person_id == person_id,
+            Consent.recipient_provider_id == provider_id,
+            *_valid_release_filter(today),
         )
     ).all()
     if not candidates:
@@ -289,7 +321,7 @@ def record_release(
     document_id: str | None = None,
 ) -> str:
     """Record a signed Schweigepflichtentbindung towards a provider of the directory."""
-    _require_write(ctx)
+    require(ctx.actor, "consent.write")
     given_on = given_on or date.today()
     errors: dict[str, str] = {}
     if given_on > date.today():
@@ -304,6 +336,7 @@ def record_release(
         person = session.get(Person, person_id)
         if person is None or person.deleted_at is not None:
             raise NotFoundError(_("Keine Person mit dieser Kennung gefunden."))
+        ensure_person_case_data_visible(session, person_id, action="consent.write")
         provider = session.get(Provider, provider_id)
         if provider is None or provider.deleted_at is not None:
             raise NotFoundError(_("Diesen Träger gibt es nicht (mehr)."))
@@ -322,7 +355,7 @@ def record_release(
 
 def revoke_release(ctx: ServiceContext, consent_id: str, *, on: date | None = None) -> None:
     """The person revokes a Schweigepflichtentbindung (from ``on``, default today): no more sending under it."""
-    _require_write(ctx)
+    require(ctx.actor, "consent.write")
     on = on or date.today()
     if on > date.today():
         raise UserError(_("Der Widerruf kann nicht in der Zukunft liegen."))
@@ -330,6 +363,7 @@ def revoke_release(ctx: ServiceContext, consent_id: str, *, on: date | None = No
         row = session.get(Consent, consent_id)
         if row is None or row.deleted_at is not None or row.kind != "release":
             raise NotFoundError(_("Diese Schweigepflichtentbindung gibt es nicht (mehr)."))
+        ensure_person_case_data_visible(session, row.person_id, action="consent.write")
         if row.revoked_on is not None:
             raise UserError(_("Diese Schweigepflichtentbindung ist bereits widerrufen."))
         row.revoked_on = on
@@ -355,8 +389,23 @@ def referral_letter(ctx: ServiceContext, referral_id: str, *, language: str = "d
 
 
 def _require_write(ctx: ServiceContext) -> None:
-    if not (ctx.actor.roles & WRITE_ROLES):
-        raise UserError(_("Sie haben keine Berechtigung, Vermittlungen zu bearbeiten."))
+    require(ctx.actor, "referral.write")
+
+
+def _ensure_case(session, case_id: str | None, action: str = "case.read") -> None:
+    """``action`` allowed and the case visible to the session's actor (``PermissionDeniedError`` otherwise)."""
+    case = session.get(Case, case_id) if case_id else None
+    if case is None:
+        require_session(session, action)
+        return
+    ensure_case_visible(session, case, action=action)
+
+
+def _visible(session, stmt):
+    """``stmt`` (on ``_row_select``, which joins ``Case``) narrowed to the cases the actor may see."""
+    actor = require_session(session, "case.read")
+    clause = visible_case_clause(actor)
+    return stmt if clause is None else stmt.where(clause)
 
 
 def _provider_of(session, referral: Referral) -> str | None:
@@ -367,10 +416,13 @@ def _provider_of(session, referral: Referral) -> str | None:
     return None
 
 
-def _load(session, referral_id: str) -> Referral:
+def _load(session, referral_id: str, action: str = "case.read") -> Referral:
+    """The referral; ``action`` allowed and its case visible to the actor (else ``PermissionDeniedError``)."""
     row = session.get(Referral, referral_id) if referral_id else None
     if row is None or row.deleted_at is not None:
+        require_session(session, action)
         raise NotFoundError(_("Diese Vermittlung gibt es nicht (mehr)."))
+    _ensure_case(session, row.case_id, action)
     return row
 
 
@@ -381,7 +433,9 @@ def _text(value: str | None, field: str, errors: dict[str, str], *, limit: int =
     return text
 
 
-def _check_day(on: date | None, field: str, errors: dict[str, str], *, not_before: date | None = None) -> date:
+def _check_day(
+    on: date | None, field: str, errors: dict[str, str], *, not_before: date | None = None
+) -> date:
     on = on or date.today()
     if not isinstance(on, date):
         errors[field] = _("Bitte ein Datum angeben (TT.MM.JJJJ).")
@@ -395,7 +449,9 @@ def _check_day(on: date | None, field: str, errors: dict[str, str], *, not_befor
     return on
 
 
-def _resolve_target(session, offer_id, provider_id, on: date, errors: dict[str, str]) -> tuple[str | None, str | None]:
+def _resolve_target(
+    session, offer_id, provider_id, on: date, errors: dict[str, str]
+) -> tuple[str | None, str | None]:
     from .directory import is_expired
 
     if offer_id:
@@ -424,7 +480,12 @@ def _check_plan(session, case_id: str, goal_id: str | None, step_id: str | None,
     if step_id:
         step = session.get(Step, step_id)
         goal_of_step = session.get(Goal, step.goal_id) if step is not None else None
-        if step is None or step.deleted_at is not None or goal_of_step is None or goal_of_step.case_id != case_id:
+        if (
+            step is None
+            or step.deleted_at is not None
+            or goal_of_step is None
+            or goal_of_step.case_id != case_id
+        ):
             errors["step_id"] = _("Dieser Schritt gehört nicht zum Hilfeplan dieses Falls.")
         elif goal_id and goal_id != step.goal_id:
             errors["step_id"] = _("Der Schritt gehört zu einem anderen Ziel.")
@@ -439,16 +500,22 @@ def _check_plan(session, case_id: str, goal_id: str | None, step_id: str | None,
 
 def _check_follow_up_days(days: int | None, errors: dict[str, str]) -> None:
     if days is not None and (not isinstance(days, int) or not 1 <= days <= FOLLOW_UP_DAYS_MAX):
-        errors["follow_up_days"] = _("Die Frist für die Rückmeldung muss zwischen 1 und {n} Tagen liegen.").format(
-            n=FOLLOW_UP_DAYS_MAX
-        )
+        errors["follow_up_days"] = _(
+            "Die Frist für die Rückmeldung muss zwischen 1 und {n} Tagen liegen."
+        ).format(n=FOLLOW_UP_DAYS_MAX)
 
 
-def _change(session, ctx: ServiceContext, row: Referral, to_status: str, on: date, note: str | None = None) -> None:
+def _change(
+    session, ctx: ServiceContext, row: Referral, to_status: str, on: date, note: str | None = None
+) -> None:
     session.add(
         ReferralStatusChange(
-            referral_id=row.id, from_status=row.status, to_status=to_status, changed_on=on,
-            changed_by=ctx.actor.user_id, note=note,
+            referral_id=row.id,
+            from_status=row.status,
+            to_status=to_status,
+            changed_on=on,
+            changed_by=ctx.actor.user_id,
+            note=note,
         )  # fmt: skip
     )
     previous = row.status
@@ -499,8 +566,11 @@ def create_referral(
         case = session.get(Case, case_id) if case_id else None
         if case is None or case.deleted_at is not None:
             raise NotFoundError(_("Keine Fallakte mit dieser Kennung gefunden."))
+        ensure_case_visible(session, case, action="referral.write")
         if case.phase == "closed":
-            raise UserError(_("Der Fall ist abgeschlossen. Für eine neue Vermittlung bitte den Fall wieder öffnen."))
+            raise UserError(
+                _("Der Fall ist abgeschlossen. Für eine neue Vermittlung bitte den Fall wieder öffnen.")
+            )
         offer_id, provider_id = _resolve_target(session, offer_id, provider_id, date.today(), errors)
         goal_id, step_id = _check_plan(session, case_id, goal_id, step_id, errors)
         if errors:
@@ -513,8 +583,13 @@ def create_referral(
         session.add(row)
         session.flush()
         session.add(
-            ReferralStatusChange(referral_id=row.id, from_status=None, to_status="draft", changed_on=date.today(),
-                                 changed_by=ctx.actor.user_id)  # fmt: skip
+            ReferralStatusChange(
+                referral_id=row.id,
+                from_status=None,
+                to_status="draft",
+                changed_on=date.today(),
+                changed_by=ctx.actor.user_id,
+            )  # fmt: skip
         )
         audit.record(session, "create", entity_type="referral", entity_id=row.id, person_id=case.person_id,
                      case_id=case_id, detail={"offer_id": offer_id, "provider_id": provider_id})  # fmt: skip
@@ -539,9 +614,11 @@ def update_referral(
     reason = _text(reason, "reason", errors)
     _check_follow_up_days(follow_up_days, errors)
     with ctx.write() as session:
-        row = _load(session, referral_id)
+        row = _load(session, referral_id, "referral.write")
         if expected_version is not None and row.version != expected_version:
-            raise ConflictError(_("Die Vermittlung wurde inzwischen von jemand anderem geändert. Bitte neu laden."))
+            raise ConflictError(
+                _("Die Vermittlung wurde inzwischen von jemand anderem geändert. Bitte neu laden.")
+            )
         if row.status != "draft":
             raise TransitionError(_("Nur ein Entwurf kann geändert werden."))
         offer_id, provider_id = _resolve_target(session, offer_id, provider_id, date.today(), errors)
@@ -558,9 +635,11 @@ def delete_draft(ctx: ServiceContext, referral_id: str) -> None:
     """Discard a draft that never went out (soft delete). Anything sent is revoked instead."""
     _require_write(ctx)
     with ctx.write() as session:
-        row = _load(session, referral_id)
+        row = _load(session, referral_id, "referral.write")
         if row.status != "draft":
-            raise TransitionError(_("Nur ein Entwurf kann gelöscht werden; eine versendete Vermittlung bitte widerrufen."))
+            raise TransitionError(
+                _("Nur ein Entwurf kann gelöscht werden; eine versendete Vermittlung bitte widerrufen.")
+            )
         row.deleted_at = utcnow()
         audit.record(session, "delete", entity_type="referral", entity_id=row.id, person_id=row.person_id,
                      case_id=row.case_id)  # fmt: skip
@@ -590,7 +669,7 @@ def send_referral(
     if override is not None and len(override) > TEXT_MAX:
         errors["override_reason"] = _("Der Text darf höchstens {n} Zeichen lang sein.").format(n=TEXT_MAX)
     with ctx.write() as session:
-        row = _load(session, referral_id)
+        row = _load(session, referral_id, "referral.write")
         retention.ensure_not_restricted(session, row.person_id)  # Art. 18: storage only
         _transition(row, "sent")
         if errors:
@@ -618,7 +697,14 @@ def send_referral(
             row.consent_override_reason = None
         row.sent_on = sent_on
         row.sent_via = sent_via
-        _change(session, ctx, row, "sent", sent_on, _("ohne Schweigepflichtentbindung") if release is None else None)
+        _change(
+            session,
+            ctx,
+            row,
+            "sent",
+            sent_on,
+            _("ohne Schweigepflichtentbindung") if release is None else None,
+        )
 
 
 def accept(ctx: ServiceContext, referral_id: str, *, on: date | None = None, note: str | None = None,
@@ -633,7 +719,9 @@ def reject(ctx: ServiceContext, referral_id: str, reason: str, *, on: date | Non
     _answer(ctx, referral_id, "rejected", on=on, note=reason, outcome=outcome, reason_required=True)
 
 
-def _check_outcome(session, outcome: str | None, errors: dict[str, str], *, required: bool = False) -> str | None:
+def _check_outcome(
+    session, outcome: str | None, errors: dict[str, str], *, required: bool = False
+) -> str | None:
     outcome = (outcome or "").strip() or None
     if outcome is None:
         if required:
@@ -654,7 +742,7 @@ def _answer(ctx, referral_id, to_status, *, on, note, outcome, reason_required=F
     if reason_required and not note:
         errors["reason"] = _("Bitte den Grund für die Ablehnung angeben.")
     with ctx.write() as session:
-        row = _load(session, referral_id)
+        row = _load(session, referral_id, "referral.write")
         _transition(row, to_status)
         on = _check_day(on, "on", errors, not_before=row.sent_on)
         outcome = _check_outcome(session, outcome, errors)
@@ -676,7 +764,7 @@ def complete(ctx: ServiceContext, referral_id: str, outcome: str, feedback: str 
     errors: dict[str, str] = {}
     feedback = _text(feedback, "feedback", errors)
     with ctx.write() as session:
-        row = _load(session, referral_id)
+        row = _load(session, referral_id, "referral.write")
         _transition(row, "completed")
         on = _check_day(on, "on", errors, not_before=row.answered_on or row.sent_on)
         outcome = _check_outcome(session, outcome, errors, required=True)
@@ -694,7 +782,7 @@ def revoke(ctx: ServiceContext, referral_id: str, note: str | None = None, *, on
     errors: dict[str, str] = {}
     note = _text(note, "note", errors)
     with ctx.write() as session:
-        row = _load(session, referral_id)
+        row = _load(session, referral_id, "referral.write")
         _transition(row, "revoked")
         on = _check_day(on, "on", errors, not_before=row.sent_on)
         if errors:
@@ -709,11 +797,30 @@ def revoke(ctx: ServiceContext, referral_id: str, note: str | None = None, *, on
 def _row_select():
     return (
         select(
-            Referral.id, Referral.case_id, Referral.person_id, Referral.offer_id, Referral.provider_id,
-            Offer.provider_id, Offer.title, Provider.name, Referral.status, Referral.sent_on, Referral.answered_on,
-            Referral.follow_up_days, Referral.outcome, Referral.goal_id, Referral.step_id, Goal.title,
-            Referral.sent_via, Referral.consent_override_reason.is_not(None), Person.family_name, Person.given_names,
-            Case.file_number, Case.case_manager_id, Referral.created_at, Referral.version,
+            Referral.id,
+            Referral.case_id,
+            Referral.person_id,
+            Referral.offer_id,
+            Referral.provider_id,
+            Offer.provider_id,
+            Offer.title,
+            Provider.name,
+            Referral.status,
+            Referral.sent_on,
+            Referral.answered_on,
+            Referral.follow_up_days,
+            Referral.outcome,
+            Referral.goal_id,
+            Referral.step_id,
+            Goal.title,
+            Referral.sent_via,
+            Referral.consent_override_reason.is_not(None),
+            Person.family_name,
+            Person.given_names,
+            Case.file_number,
+            Case.case_manager_id,
+            Referral.created_at,
+            Referral.version,
         )  # fmt: skip
         .join(Person, Person.id == Referral.person_id)
         .join(Case, Case.id == Referral.case_id)
@@ -762,19 +869,61 @@ def _build(session, raw, today: date | None = None) -> list[ReferralRow]:
     releases = _valid_releases(session, pairs, today)
     result = []
     for (
-        id_, case_id, person_id, offer_id, provider_id, offer_provider, offer_title, provider_name, status, sent_on,
-        answered_on, follow_days, outcome, goal_id, step_id, goal_title, sent_via, override, family, given,
-        file_number, manager, created_at, version,
+        id_,
+        case_id,
+        person_id,
+        offer_id,
+        provider_id,
+        offer_provider,
+        offer_title,
+        provider_name,
+        status,
+        sent_on,
+        answered_on,
+        follow_days,
+        outcome,
+        goal_id,
+        step_id,
+        goal_title,
+        sent_via,
+        override,
+        family,
+        given,
+        file_number,
+        manager,
+        created_at,
+        version,
     ) in raw:
         provider_id = provider_id or offer_provider
         due = feedback_due(sent_on, follow_days, days) if status == "sent" else None
         result.append(
             ReferralRow(
-                id_, case_id, person_id, offer_title or "", provider_name or "", status, labels.get(status, status),
-                sent_on, answered_on, due, due is not None and due < today, outcomes.get(outcome or "", outcome or ""),
-                goal_title or "", sent_via, (person_id, provider_id) in releases, bool(override), offer_id,
-                provider_id, goal_id, step_id, outcome, f"{family}, {given}" if given else family, file_number,
-                manager, created_at.date() if created_at else None, version,
+                id_,
+                case_id,
+                person_id,
+                offer_title or "",
+                provider_name or "",
+                status,
+                labels.get(status, status),
+                sent_on,
+                answered_on,
+                due,
+                due is not None and due < today,
+                outcomes.get(outcome or "", outcome or ""),
+                goal_title or "",
+                sent_via,
+                (person_id, provider_id) in releases,
+                bool(override),
+                offer_id,
+                provider_id,
+                goal_id,
+                step_id,
+                outcome,
+                f"{family}, {given}" if given else family,
+                file_number,
+                manager,
+                created_at.date() if created_at else None,
+                version,
             )
         )
     return result
@@ -785,12 +934,16 @@ def _order(stmt):
 
 
 def case_referrals(session, case_id: str, *, today: date | None = None) -> list[ReferralRow]:
-    """The referrals of a case, newest first."""
+    """The referrals of a case, newest first (``case.read`` and the case visible)."""
+    _ensure_case(session, case_id)
     return _rows(session, _order(_row_select().where(Referral.case_id == case_id)), today)
 
 
 def person_referrals(session, person_id: str, *, today: date | None = None) -> list[ReferralRow]:
-    return _rows(session, _order(_row_select().where(Referral.person_id == person_id)), today)
+    """The person's referrals in the cases the actor may see."""
+    return _rows(
+        session, _order(_visible(session, _row_select().where(Referral.person_id == person_id))), today
+    )
 
 
 def overdue_referrals(
@@ -800,6 +953,7 @@ def overdue_referrals(
     due first. Feedback is due ``follow_up_days`` or the setting ``referral_feedback_days`` after sending."""
     today = today or date.today()
     days = default_feedback_days(session)
+    visible = _visible(session, _row_select())
     # Index range (status, sent_on): with the office's period nothing sent after ``today - days - 1`` is overdue;
     # a referral's own period is at least one day. The exact rule is applied in ``_rows``.
     period = or_(
@@ -807,7 +961,7 @@ def overdue_referrals(
         and_(Referral.follow_up_days.is_not(None), Referral.sent_on <= today - timedelta(days=2)),
     )
     # Open cases only, as the start page's reminders: a closed case's referral needs no more feedback.
-    stmt = _row_select().where(
+    stmt = visible.where(
         Referral.status == "sent", Referral.sent_on <= today - timedelta(days=2), period, Case.deleted_at.is_(None),
         Case.phase != "closed",
     )  # fmt: skip
@@ -823,8 +977,12 @@ def overdue_referrals(
     return _build(session, [raw for _key, raw in due_raw[:limit]], today)
 
 
-def referrals_by_offer(session, offer_id: str, *, limit: int = 500, today: date | None = None) -> list[ReferralRow]:
-    return _rows(session, _order(_row_select().where(Referral.offer_id == offer_id)).limit(limit), today)
+def referrals_by_offer(
+    session, offer_id: str, *, limit: int = 500, today: date | None = None
+) -> list[ReferralRow]:
+    """Referrals to an offer, in the cases the actor may see."""
+    stmt = _visible(session, _row_select().where(Referral.offer_id == offer_id))
+    return _rows(session, _order(stmt).limit(limit), today)
 
 
 def referrals_by_provider(
@@ -832,7 +990,9 @@ def referrals_by_provider(
 ) -> list[ReferralRow]:
     """Referrals to a provider: directly or through one of its offers."""
     offers = select(Offer.id).where(Offer.provider_id == provider_id)
-    stmt = _row_select().where((Referral.provider_id == provider_id) | Referral.offer_id.in_(offers))
+    stmt = _visible(
+        session, _row_select().where((Referral.provider_id == provider_id) | Referral.offer_id.in_(offers))
+    )
     return _rows(session, _order(stmt).limit(limit), today)
 
 
@@ -845,8 +1005,12 @@ def list_referrals(
     limit: int = 1000,
     today: date | None = None,
 ) -> list[ReferralRow]:
-    """Referrals filtered by status (``open`` = draft, sent, accepted), case and case manager; newest first."""
-    stmt = _row_select()
+    """Referrals filtered by status (``open`` = draft, sent, accepted), case and case manager; newest first.
+
+    Only cases the actor may see; a ``case_id`` the actor may not see raises ``PermissionDeniedError``."""
+    if case_id:
+        _ensure_case(session, case_id)
+    stmt = _visible(session, _row_select())
     if status == "open":
         stmt = stmt.where(Referral.status.in_(OPEN_STATUSES))
     elif status:
@@ -878,6 +1042,8 @@ def read_overdue(
 ) -> list[ReferralRow]:
     """:func:`overdue_referrals` as an audited read (count only); ``case_id`` narrows to one case."""
     with ctx.write() as session:
+        if case_id:
+            _ensure_case(session, case_id)
         rows = overdue_referrals(session, case_manager_id=case_manager_id)
         if case_id:
             rows = [r for r in rows if r.case_id == case_id]
@@ -888,11 +1054,16 @@ def read_overdue(
 
 def history(session, referral_id: str) -> list[StatusChangeRow]:
     """Every status change of a referral, oldest first (dated and attributed)."""
+    _load(session, referral_id)
     labels = status_labels()
     rows = session.execute(
         select(
-            ReferralStatusChange.from_status, ReferralStatusChange.to_status, ReferralStatusChange.changed_on,
-            ReferralStatusChange.changed_at, ReferralStatusChange.changed_by, UserAccount.display_name,
+            ReferralStatusChange.from_status,
+            ReferralStatusChange.to_status,
+            ReferralStatusChange.changed_on,
+            ReferralStatusChange.changed_at,
+            ReferralStatusChange.changed_by,
+            UserAccount.display_name,
             ReferralStatusChange.note,
         )  # fmt: skip
         .outerjoin(UserAccount, UserAccount.id == ReferralStatusChange.changed_by)
@@ -901,7 +1072,14 @@ def history(session, referral_id: str) -> list[StatusChangeRow]:
     ).all()
     return [
         StatusChangeRow(
-            f, t, labels.get(f, f or ""), labels.get(t, t), on, at, by, name or (_("Einzelplatz") if by is None else ""),
+            f,
+            t,
+            labels.get(f, f or ""),
+            labels.get(t, t),
+            on,
+            at,
+            by,
+            name or (_("Einzelplatz") if by is None else ""),
             note,
         )
         for f, t, on, at, by, name, note in rows
@@ -927,26 +1105,43 @@ def open_referral(ctx: ServiceContext, referral_id: str) -> ReferralView:
 
 
 def referral_stats(session, *, first: date | None = None, last: date | None = None) -> ReferralStats:
-    """Counts by status and by outcome (statistics); ``first``/``last`` limit by the day of sending."""
+    """Counts by status and by outcome (statistics); ``first``/``last`` limit by the day of sending.
+
+    Counted over the cases the actor may see (``case.read``)."""
     where = [Referral.deleted_at.is_(None)]
+    clause = visible_case_clause(require_session(session, "case.read"))
+    if clause is not None:
+        where.append(Referral.case_id.in_(select(Case.id).where(clause)))
     if first:
         where.append(Referral.sent_on >= first)
     if last:
         where.append(Referral.sent_on <= last)
     by_status = dict.fromkeys(STATUSES, 0)
     by_status.update(
-        dict(session.execute(select(Referral.status, func.count()).where(*where).group_by(Referral.status)).all())
+        dict(
+            session.execute(
+                select(Referral.status, func.count()).where(*where).group_by(Referral.status)
+            ).all()
+        )
     )
     by_outcome = {
         (o or ""): n
         for o, n in session.execute(
-            select(Referral.outcome, func.count()).where(*where, Referral.status != "draft").group_by(Referral.outcome)
+            select(Referral.outcome, func.count())
+            .where(*where, Referral.status != "draft")
+            .group_by(Referral.outcome)
         )
     }
     overrides = session.scalar(
-        select(func.count()).select_from(Referral).where(*where, Referral.consent_override_reason.is_not(None))
+        select(func.count())
+        .select_from(Referral)
+        .where(*where, Referral.consent_override_reason.is_not(None))
     )
     return ReferralStats(
-        by_status, by_outcome, outcome_labels(session), status_labels(), overrides or 0, sum(by_status.values())
+        by_status,
+        by_outcome,
+        outcome_labels(session),
+        status_labels(),
+        overrides or 0,
+        sum(by_status.values()),
     )
-

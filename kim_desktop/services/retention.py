@@ -28,6 +28,15 @@ record; everything that identifies the person is deleted or emptied:
 The ``deletion_protocol`` gets, per person and transaction, counts per kind of record, the rule and the run id,
 never an id or a name of the person. The anonymising writes are plain SQL statements so the change tracking
 does not copy the old values into new change records.
+
+**Permissions** (``services.permissions``): the preview (:func:`due`, :func:`preview`), the run
+(:func:`apply`), the deletion protocol and the erasure on request (:func:`erase_on_request`, Art. 17) need
+``retention.run`` – team lead and administration; the safety copy before a run (:func:`safety_backup`) belongs
+to the run and needs ``retention.run``, not ``backup.run``. The period (:func:`set_retention_years`) is an
+office setting: ``settings.manage``. Restricting processing (Art. 18, :func:`restrict`) is urgent and is often
+asked of the counsellor: allowed with ``retention.run`` or to whoever may edit a case of the person
+(``case.write`` and the person's case data visible). Lifting a restriction (:func:`lift_restriction`) needs
+``retention.run``: whoever restricted must not simply undo it.
 """
 
 from __future__ import annotations
@@ -72,6 +81,7 @@ from ..errors import NotFoundError, UserError, ValidationError
 from ..i18n import _
 from . import audit
 from .context import ServiceContext
+from .permissions import allowed, ensure_person_case_data_visible, require, require_session
 
 SETTING_KEY = "retention_years_after_closure"
 DEFAULT_YEARS = 3
@@ -94,6 +104,7 @@ def retention_years(session) -> int:
 
 
 def set_retention_years(ctx: ServiceContext, years: int) -> None:
+    require(ctx.actor, "settings.manage")
     if not isinstance(years, int) or not 0 <= years <= 100:
         raise ValidationError({"years": _("Die Aufbewahrungsfrist muss zwischen 0 und 100 Jahren liegen.")})
     with ctx.write() as session:
@@ -163,6 +174,7 @@ def _candidates(session):
 
 def due(session, today: date | None = None, *, with_counts: bool = True) -> list[RetentionItem]:
     """Persons whose retention period has ended, oldest first (a preview: nothing is changed)."""
+    require_session(session, "retention.run")
     today = today or date.today()
     years = retention_years(session)
     items = []
@@ -177,6 +189,7 @@ def due(session, today: date | None = None, *, with_counts: bool = True) -> list
 
 def preview(ctx: ServiceContext, today: date | None = None) -> dict[str, Any]:
     """How many persons and records are due, per kind of record (nothing changed)."""
+    require(ctx.actor, "retention.run")
     with ctx.read() as session:
         items = due(session, today)
     totals: Counter[str] = Counter()
@@ -451,6 +464,7 @@ def _merge_into(report: RetentionReport, done: dict[str, Counter[str]]) -> None:
 
 def _process(ctx: ServiceContext, person_id: str, run_id: str, rule: str, today: date | None) -> dict:
     """One person in one transaction; re-checks inside it that the person is (still) erasable/due."""
+    require(ctx.actor, "retention.run")
     with ctx.write() as session:
         _check_erasable(session, person_id)
         if today is not None and _due_since(session, person_id, retention_years(session), today) is None:
@@ -472,6 +486,7 @@ def apply(ctx: ServiceContext, today: date | None = None, *, rule: str = RULE_RE
 
     A person whose transaction fails stays untouched (the failure is counted, with a German message, and the
     run goes on); running again picks up whoever is still due."""
+    require(ctx.actor, "retention.run")
     today = today or date.today()
     report = RetentionReport(run_id=str(uuid.uuid4()), rule=rule)
     with ctx.read() as session:
@@ -493,6 +508,7 @@ def apply(ctx: ServiceContext, today: date | None = None, *, rule: str = RULE_RE
 def erase_on_request(ctx: ServiceContext, person_id: str, *, reason_code: str) -> RetentionReport:
     """Art. 17 DSGVO: erase a person now through the retention machinery (refused in an open case or under
     a restriction, with a German message saying what to do)."""
+    require(ctx.actor, "retention.run")
     if reason_code not in ART17_REASONS:
         raise ValidationError(
             {
@@ -510,6 +526,7 @@ def erase_on_request(ctx: ServiceContext, person_id: str, *, reason_code: str) -
 
 
 def protocol(session, run_id: str | None = None) -> list[DeletionProtocol]:
+    require_session(session, "retention.run")
     stmt = select(DeletionProtocol).order_by(DeletionProtocol.id)
     if run_id is not None:
         stmt = stmt.where(DeletionProtocol.run_id == run_id)
@@ -539,7 +556,19 @@ def ensure_case_not_restricted(session, case_id: str | None) -> None:
         ensure_not_restricted(session, session.scalar(select(Case.person_id).where(Case.id == case_id)))
 
 
+def safety_backup(ctx: ServiceContext, target):
+    """A verified backup before a run (``backup.make_backup``), part of the run: needs ``retention.run``."""
+    from . import backup
+
+    require(ctx.actor, "retention.run")
+    return backup.make_backup(ctx.database, target)
+
+
 def restrict(ctx: ServiceContext, person_id: str, reason: str) -> None:
+    """Art. 18: only storage from now on. ``retention.run``, or ``case.write`` with the person's case data
+    visible (see the module doc)."""
+    if not allowed(ctx.actor, "retention.run"):
+        require(ctx.actor, "case.write")
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": _("Bitte geben Sie an, warum die Verarbeitung eingeschränkt wird.")})
@@ -551,6 +580,8 @@ def restrict(ctx: ServiceContext, person_id: str, reason: str) -> None:
         person = session.get(Person, person_id)
         if person is None or person.deleted_at is not None or person.anonymised_at is not None:
             raise NotFoundError(_("Keine Person mit dieser Kennung gefunden."))
+        if not allowed(ctx.actor, "retention.run"):
+            ensure_person_case_data_visible(session, person_id, action="case.write")
         if person.restricted_at is not None:
             raise UserError(_("Die Verarbeitung dieser Person ist bereits eingeschränkt."))
         person.restricted_at = utcnow()
@@ -559,6 +590,8 @@ def restrict(ctx: ServiceContext, person_id: str, reason: str) -> None:
 
 
 def lift_restriction(ctx: ServiceContext, person_id: str) -> None:
+    """End an Art. 18 restriction: ``retention.run`` (team lead, administration)."""
+    require(ctx.actor, "retention.run")
     with ctx.write() as session:
         person = session.get(Person, person_id)
         if person is None or person.deleted_at is not None or person.anonymised_at is not None:

@@ -144,7 +144,9 @@ class RetentionDialog(QDialog):
         persons = self.preview_data["persons"]
         if persons:
             self.summary.setText(
-                _("Fällige Personen: {n}. Diese Einträge würden gelöscht oder anonymisiert:").format(n=persons)
+                _("Fällige Personen: {n}. Diese Einträge würden gelöscht oder anonymisiert:").format(
+                    n=persons
+                )
             )
         else:
             self.summary.setText(_("Zurzeit ist keine Person fällig."))
@@ -180,7 +182,7 @@ class RetentionDialog(QDialog):
         if with_backup and self.folder is not None:
             target = self.folder / f"kim-vor-loeschfristen-{datetime.now():%Y%m%d-%H%M%S}.sqlite3"
             try:
-                self.backup_path = backup.make_backup(self.ctx.database, target).path
+                self.backup_path = retention.safety_backup(self.ctx, target).path
             except UserError as exc:
                 QMessageBox.warning(
                     self,
