@@ -187,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     _referral_parsers(command)
     _data_protection_parsers(command)
     _user_parsers(command)
+    _statistics_parsers(command)
     _encryption_parsers(command)
     _import_parsers(command)
     return parser
@@ -1449,3 +1450,130 @@ def cmd_import(args) -> int:
 
 
 COMMANDS.update({"import": cmd_import})
+
+
+# --- statistics and list exports -------------------------------------------------------------------------
+
+STATS_FORMATS = ("csv", "xlsx", "pdf", "json")  # kept here so --help stays light
+LIST_FORMATS = ("csv", "xlsx")
+
+
+def _statistics_parsers(command) -> None:
+    stats = command("stats", _("Statistik für einen Zeitraum ausgeben (nur zusammengefasste Zahlen)"))
+    stats.add_argument("--from", dest="first", required=True, metavar="DATUM", help=_("erster Tag (TT.MM.JJJJ)"))
+    stats.add_argument("--to", dest="last", required=True, metavar="DATUM", help=_("letzter Tag (TT.MM.JJJJ)"))
+    stats.add_argument("--team", default=None, help=_("nur dieses Team (Name oder Kennung)"))
+    stats.add_argument("--case-manager", default=None, help=_("nur diese Case Manager/in (Benutzername oder Kennung)"))
+    stats.add_argument("--format", choices=STATS_FORMATS, default=None, help=_("Standard: nach Dateiendung"))
+    stats.add_argument("--out", required=True, metavar="DATEI")
+    stats.add_argument("--organisation", default=None, help=_("Name der Dienststelle auf dem Titelblatt (PDF)"))
+    config = command("stats-config", _("Statistik einstellen: Mindestfallzahl und eigene Zählungen"))
+    config.add_argument("--threshold", type=int, default=None, metavar="N",
+                        help=_("Werte unter N werden als „< N“ ausgewiesen (1 = keine Sperrung)"))  # fmt: skip
+    config.add_argument("--counts", default=None, metavar="DATEI.json", help=_("eigene Zählungen aus JSON-Datei"))
+    config.add_argument("--json", action="store_true", help=_("Einstellungen als JSON ausgeben"))
+    export = command("export", _("Personen- oder Fallliste exportieren (CSV, XLSX)"))
+    export.add_argument("kind", choices=("persons", "cases"))
+    export.add_argument("--format", choices=LIST_FORMATS, default=None, help=_("Standard: nach Dateiendung"))
+    export.add_argument("--out", required=True, metavar="DATEI")
+    export.add_argument("--phase", default=None, help=_("nur Fälle dieser Phase (Code) oder open"))
+
+
+def _format_of(args, allowed: tuple[str, ...]) -> str:
+    if args.format:
+        return args.format
+    suffix = args.out.rsplit(".", 1)[-1].lower() if "." in args.out else ""
+    if suffix not in allowed:
+        raise UserError(_("Bitte --format angeben ({formats}).").format(formats=", ".join(allowed)))
+    return suffix
+
+
+def _resolve_filters(ctx, args) -> tuple[str | None, str | None]:
+    from sqlalchemy import or_, select
+
+    from .db.models import Team
+
+    team_id = manager_id = None
+    with ctx.read() as session:
+        if args.team:
+            team_id = session.scalar(
+                select(Team.id).where(or_(Team.id == args.team, Team.name == args.team), Team.deleted_at.is_(None))
+            )
+            if team_id is None:
+                raise UserError(_("Das Team wurde nicht gefunden."))
+        if args.case_manager:
+            from .services import users
+
+            manager_id = users.find_user(session, args.case_manager).id
+    return team_id, manager_id
+
+
+def cmd_stats(args) -> int:
+    from pathlib import Path
+
+    from .reports import statistics_report
+    from .services import statistics
+    from .services.dates import parse_date
+
+    fmt = _format_of(args, STATS_FORMATS)
+    first, last = parse_date(args.first), parse_date(args.last)
+    if first is None or last is None:
+        raise UserError(_("Bitte --from und --to angeben."))
+    ctx = _context(args)
+    try:
+        team_id, manager_id = _resolve_filters(ctx, args)
+        result = statistics.compute(ctx, first, last, team_id=team_id, case_manager_id=manager_id)
+        out = statistics_report.write(result, fmt, Path(args.out), organisation=args.organisation)
+    finally:
+        ctx.database.dispose()
+    print(_("Statistik gespeichert: {path}").format(path=out))
+    return 0
+
+
+def cmd_stats_config(args) -> int:
+    from pathlib import Path
+
+    from .services import statistics
+
+    ctx = _context(args)
+    try:
+        if args.threshold is not None:
+            statistics.set_threshold(ctx, args.threshold)
+        if args.counts:
+            try:
+                config = json.loads(Path(args.counts).read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+                raise UserError(_("Die Datei mit den eigenen Zählungen ist nicht lesbar oder kein JSON.")) from None
+            counts = statistics.set_custom_counts(ctx, config)
+            print(ngettext("{n} eigene Zählung gespeichert.", "{n} eigene Zählungen gespeichert.", len(counts)).format(
+                n=len(counts)))  # fmt: skip
+        with ctx.read() as session:
+            threshold = statistics.get_threshold(session)
+            counts = statistics.get_custom_counts(session)
+    finally:
+        ctx.database.dispose()
+    if args.json:
+        print(json.dumps({"threshold": threshold, "custom_counts": [c.to_json() for c in counts]}, ensure_ascii=False))
+    else:
+        print(_("Mindestfallzahl: {n}").format(n=threshold))
+        for c in counts:
+            print(f"  {c.id}: {c.label}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from pathlib import Path
+
+    from .services.list_export import export_list
+
+    fmt = _format_of(args, LIST_FORMATS)
+    ctx = _context(args)
+    try:
+        n = export_list(ctx, args.kind, fmt, Path(args.out), phase=args.phase)
+    finally:
+        ctx.database.dispose()
+    print(ngettext("{n} Zeile gespeichert: {path}", "{n} Zeilen gespeichert: {path}", n).format(n=n, path=args.out))
+    return 0
+
+
+COMMANDS.update({"stats": cmd_stats, "stats-config": cmd_stats_config, "export": cmd_export})

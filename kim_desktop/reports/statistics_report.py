@@ -76,6 +76,11 @@ def to_json(result) -> bytes:
     return json.dumps(result.to_json(), ensure_ascii=False, indent=2).encode("utf-8")
 
 
+def _text_cell(text: str) -> str:
+    """Labels an office typed (own counts) must not become spreadsheet formulas."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
 def _sheet_title(text: str, used: set[str]) -> str:
     clean = "".join("-" if ch in "[]:*?/\\" else ch for ch in text)[:31].strip() or "Blatt"
     title, n = clean, 2
@@ -107,7 +112,7 @@ def to_xlsx(result) -> bytes:
         cell.font = bold
     for _key, section, items in result.sections():
         for item in items:
-            overview.append([section, item.label, item.description])
+            overview.append([section, _text_cell(item.label), _text_cell(item.description)])
     overview.column_dimensions["A"].width = 30
     overview.column_dimensions["B"].width = 48
     overview.column_dimensions["C"].width = 90
@@ -123,7 +128,7 @@ def to_xlsx(result) -> bytes:
             cells = list(item.rows) + ([item.total] if item.total is not None else [])
             for cell in cells:
                 value = cell.value if cell.value is not None else cell.text
-                sheet.append([cell.label, value])
+                sheet.append([_text_cell(cell.label), value])
                 target = sheet.cell(sheet.max_row, 2)
                 if cell.value is not None:
                     target.number_format = "#,##0.0" if item.unit == "hours" else "#,##0"
