@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 
 import openpyxl
 import pytest
@@ -510,3 +510,42 @@ def test_too_many_rows_refused(tmp_path, monkeypatch):
 def test_missing_file(ctx, tmp_path):
     with pytest.raises(UserError, match="nicht gefunden"):
         pi.run_import(ctx, tmp_path / "fehlt.csv")
+
+
+def test_batch_duplicate_check_agrees_with_find_duplicates(ctx):
+    from kim_desktop.services.dates import parse_partial_date
+    from kim_desktop.services.duplicates import find_duplicates
+
+    stored_people = [
+        ("Mohammadi", "Ali", "1988"), ("Mohammadi", "Fatima", "12.05.1990"), ("Müller", "Hans", "14.07.1979"),
+        ("Karimi", "", "1970"), ("Ahmed", "Sara Nour", "01.01.2001"), ("Kovalenko", "Olena", ""),
+        ("Nguyen", "Van Minh", "1995"), ("Hassan", "Omar", "03.03.1985"), ("Omar", "Hassan", "1985"),
+    ]  # fmt: skip
+    for family, given, birth in stored_people:
+        persons.create_person(
+            ctx, {"family_name": family, "given_names": given, "birth_date": birth}, allow_duplicate=True
+        )
+    gone = persons.create_person(
+        ctx, {"family_name": "Mohammadi", "given_names": "Ali"}, allow_duplicate=True
+    )
+    with ctx.write() as session:
+        session.get(Person, gone.id).deleted_at = datetime(2026, 1, 1, tzinfo=UTC)
+    entries = [
+        ("Muhammadi", "Ali", "03.04.1988"), ("Mohammadi", "Ali", "1999"), ("Mueller", "Hans", ""),
+        ("Karimi", "Reza", "1970"), ("Ahmed", "Sara", "2001"), ("Kowalenko", "Olena", "1980"),
+        ("Nguyen", "Minh", "1995"), ("Omar", "Hassan", "03.03.1985"), ("Neu", "Niemand", "1990"), ("Hassan", "", ""),
+    ]  # fmt: skip
+    rows = []
+    for i, (family, given, birth) in enumerate(entries):
+        values = {"family_name": family, "given_names": given, "birth_date": parse_partial_date(birth), "phone": None,
+                  "nationalities": []}  # fmt: skip
+        rows.append(pi.ImportRow(i + 2, values))
+    with ctx.read() as session:
+        batch = pi.BatchDuplicateCheck(session).run(rows)
+        single = [
+            find_duplicates(session, r.values["family_name"], r.values["given_names"], r.values["birth_date"])
+            for r in rows
+        ]
+    as_tuples = [[(c.id, c.score) for c in found] for found in batch]
+    assert as_tuples == [[(c.id, c.score) for c in found] for found in single]
+    assert sum(1 for found in batch if found) >= 6  # the comparison is not trivially empty
