@@ -57,6 +57,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="do not measure referrals and the directory (tops up to 100,000 referrals and 2,000 offers)",
     )
     parser.add_argument("--skip-backup", action="store_true", help="do not measure the backup (copies the database once)")
+    parser.add_argument("--skip-statistics", action="store_true", help="do not measure the statistics (one year)")
     parser.add_argument(
         "--skip-libreoffice",
         action="store_true",
@@ -288,6 +289,10 @@ def main(argv=None) -> int:
         from .backup import measure as measure_backup
 
         results.update(measure_backup(db))
+    if not args.skip_statistics:
+        from .statistics import measure as measure_statistics
+
+        results.update(measure_statistics(db))
     rows = targets_table(results)
     print_table(rows)
     print(f"search p50 {results['search_p50_ms']} ms, max {results['search_max_ms']} ms; "
@@ -316,6 +321,10 @@ def main(argv=None) -> int:
         from .referrals import print_referrals
 
         print_referrals(results)
+    if "statistics_year_s" in results:
+        from .statistics import print_statistics
+
+        print_statistics(results)
     results["targets"] = [dict(zip(("measure", "value", "target", "result"), r, strict=True)) for r in rows]
     if args.out:
         args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
