@@ -6,6 +6,11 @@
 3. A background thread opens the database through ``db.engine.open_database`` (checks, migrations) and the
    services; the window gets them through ``attach_services``.
 Anything else (new database, migration, demo filling, PostgreSQL) takes the full path before the list shows.
+
+An encrypted database (SQLCipher, key slots beside it) cannot be read by the quick path: the login dialog asks
+for user name and password, ``services.login.open_context`` opens it in the background, and the window shows
+only what the user's roles allow. ``--exit-after-start`` takes ``KIM_USER``/``KIM_DB_PASSWORD`` from the
+environment instead of the dialog (smoke tests, CI).
 """
 
 from __future__ import annotations
@@ -53,6 +58,52 @@ def _open_services(db_arg, demo: bool):
     return ctx
 
 
+class _NoPersons:
+    """The list source for accounts without ``person.read_basic`` (Administration only): an empty list."""
+
+    def count(self) -> int:
+        return 0
+
+    def page(self, offset: int, limit: int) -> list:
+        return []
+
+    def residence_labels(self, language: str) -> dict[str, str]:
+        return {}
+
+    def close(self) -> None:
+        pass
+
+
+def list_source_for(ctx):
+    """The person list through the services, or an empty one when the roles do not allow reading persons."""
+    from ..services.permissions import allowed
+    from ..services.person_list import SessionPersonList
+
+    return SessionPersonList(ctx) if allowed(ctx.actor, "person.read_basic") else _NoPersons()
+
+
+def _login_interactively(db, location_text: str):
+    """The login dialog; the opened ``ServiceContext`` or None when the user chose "Abbrechen"."""
+    from .login_dialog import LoginDialog
+
+    dialog = LoginDialog(db, location_text, username=QSettings().value("security/last_user", "") or "")
+    if not dialog.exec() or dialog.ctx is None:
+        return None
+    QSettings().setValue("security/last_user", dialog.username.text().strip().lower())
+    return dialog.ctx
+
+
+def _open_encrypted(db_arg):
+    """``--exit-after-start`` on an encrypted database: sign in with ``KIM_USER``/``KIM_DB_PASSWORD``."""
+    from ..db.engine import PasswordRequiredError
+    from ..services import login
+
+    username, password = login.password_from_environment()
+    if not password:
+        raise PasswordRequiredError()
+    return login.open_context(db_arg, username=username, password=password)
+
+
 def run_gui(*, db=None, demo: bool = False, exit_after_start: bool = False, language: str | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName(APP_ID)
@@ -69,8 +120,17 @@ def run_gui(*, db=None, demo: bool = False, exit_after_start: bool = False, lang
 
     if demo and db is None:
         db = str(demo_database_path())
+    from ..db.engine import is_encrypted_file
+
     location = resolve_location(db)
-    window = MainWindow(location.display() if location.path else _("Büro-Server"))
+    location_text = location.display() if location.path else _("Büro-Server")
+    encrypted = location.path is not None and location.path.is_file() and is_encrypted_file(location.path)
+    logged_in = None
+    if encrypted and not exit_after_start:
+        logged_in = _login_interactively(db, location_text)
+        if logged_in is None:
+            return 0  # "Abbrechen": nothing was opened
+    window = MainWindow(location_text)
     window.show()
     exit_code = {"value": 0}
 
@@ -94,7 +154,7 @@ def run_gui(*, db=None, demo: bool = False, exit_after_start: bool = False, lang
     window.first_page_shown.connect(finish_start)
 
     quick = None
-    if location.path is not None and location.path.is_file():
+    if location.path is not None and location.path.is_file() and not encrypted:
         from ..services.person_list import SqlitePersonList
 
         try:
@@ -109,11 +169,13 @@ def run_gui(*, db=None, demo: bool = False, exit_after_start: bool = False, lang
     loader = _Loader()
 
     def on_loaded(ctx) -> None:
-        from ..services.person_list import SessionPersonList
-
         if quick is None:
-            source = SessionPersonList(ctx)
-            window.set_list_source(source, source.residence_labels(current_language()))
+            try:
+                source = list_source_for(ctx)
+                window.set_list_source(source, source.residence_labels(current_language()))
+            except BaseException as exc:
+                fail(exc)
+                return
         window.attach_services(ctx)
 
     loader.loaded.connect(on_loaded)
@@ -121,13 +183,20 @@ def run_gui(*, db=None, demo: bool = False, exit_after_start: bool = False, lang
 
     def load_in_background() -> None:
         try:
-            ctx = _open_services(db, demo)
+            ctx = _open_encrypted(db) if encrypted else _open_services(db, demo)
         except BaseException as exc:
             loader.failed.emit(exc)
             return
         loader.loaded.emit(ctx)
 
-    if quick is not None:
+    if encrypted:
+        if logged_in is not None:
+            QTimer.singleShot(0, lambda: on_loaded(logged_in))
+        else:  # --exit-after-start: the identity comes from the environment
+            QTimer.singleShot(
+                0, lambda: threading.Thread(target=load_in_background, name="kim-open-db", daemon=True).start()
+            )
+    elif quick is not None:
         def show_quick() -> None:
             try:
                 window.set_list_source(quick, quick.residence_labels(current_language()))

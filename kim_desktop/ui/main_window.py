@@ -11,7 +11,7 @@ import logging
 
 from PySide6.QtCore import QObject, QRunnable, QSettings, Qt, QThreadPool, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QStackedWidget
+from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QStackedWidget, QVBoxLayout, QWidget
 
 from .. import APP_NAME, __version__
 from ..errors import UserError
@@ -69,8 +69,23 @@ class MainWindow(QMainWindow):
         self.caseload_page = None
         self.directory_page = None
         self.stack.addWidget(self.list_page)
-        self.setCentralWidget(self.stack)
+        # The central area: the warning bar of an unencrypted database above the pages; the screen lock
+        # swaps all of it for its lock page (ui/lock.py).
+        from .encrypt_dialog import UnencryptedBanner
+        from .lock import ScreenLock
+
+        self.security_banner = UnencryptedBanner()
+        content = QWidget()
+        content_layout = QVBoxLayout(content)
+        content_layout.setContentsMargins(0, 0, 0, 0)
+        content_layout.setSpacing(0)
+        content_layout.addWidget(self.security_banner)
+        content_layout.addWidget(self.stack, 1)
+        self.screen_lock = ScreenLock(self, content)
         self.location_label = QLabel(location_text)
+        self.user_label = QLabel()
+        self.user_label.setAccessibleName(_("Angemeldet"))
+        self.statusBar().addPermanentWidget(self.user_label)
         self.statusBar().addPermanentWidget(self.location_label)
         self.statusBar().showMessage(_("Datenbank wird geöffnet …"))
 
@@ -115,6 +130,13 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.retention_action)
         self.settings_action = self._action(_("&Einstellungen …"), "Ctrl+,", self.show_settings)
         file_menu.addAction(self.settings_action)
+        self.users_action = self._action(_("Ben&utzer verwalten …"), None, self.show_users)
+        self.encrypt_action = self._action(_("Datenbank &verschlüsseln …"), None, self.encrypt_database)
+        self.encrypt_action.setVisible(False)  # only for an unencrypted database (attach_services)
+        file_menu.addAction(self.users_action)
+        file_menu.addAction(self.encrypt_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.screen_lock.action)
         file_menu.addAction(self._action(_("&Beenden"), QKeySequence.StandardKey.Quit, self.close))
 
         edit_menu = bar.addMenu(_("&Bearbeiten"))
@@ -127,7 +149,7 @@ class MainWindow(QMainWindow):
 
         view_menu = bar.addMenu(_("&Ansicht"))
         self.workplace_action = self._action(_("&Mein Arbeitsplatz"), "Ctrl+1", self.show_workplace)
-        self.list_action = self._action(_("&Personenliste"), "Ctrl+L", self.show_list)
+        self.list_action = self._action(_("&Personenliste"), None, self.show_list)  # Strg+L locks (ui/lock.py)
         self.persons_action = self._action(_("P&ersonen"), "Ctrl+2", self.show_list)
         self.caseload_action = self._action(_("&Fälle"), "Ctrl+3", lambda: self.show_caseload(None))
         self.calendar_action = self._action(_("&Kalender"), "Ctrl+4", self.show_calendar)
@@ -168,12 +190,23 @@ class MainWindow(QMainWindow):
         self.first_page_shown.emit()
 
     def attach_services(self, ctx) -> None:
+        from . import roles
+
         self.ctx = ctx
         self.statusBar().showMessage(_("Bereit."), 3000)
+        self.user_label.setText(_("Angemeldet: {name}").format(name=ctx.actor.display_name))
+        encrypted = bool(getattr(ctx.database, "encrypted", False))
+        self.security_banner.setVisible(not encrypted)
+        roles.apply_to_window(self, ctx.actor)
+        local_file = getattr(getattr(ctx.database, "location", None), "path", None) is not None
+        self.encrypt_action.setVisible(not encrypted and local_file and roles.may(ctx.actor, "settings.manage"))
+        self.screen_lock.start()
         pending, self._pending = self._pending, []
         for job in pending:
             job()
         self.services_ready.emit()
+        if not roles.may(ctx.actor, "person.read_basic") and roles.may(ctx.actor, "directory.write", "case.read"):
+            self.show_directory()  # Administration without a case role: no person list to show
 
     def when_ready(self, job) -> None:
         if self.ctx is not None:
@@ -247,6 +280,9 @@ class MainWindow(QMainWindow):
             self.person_page.consents.set_context(self.ctx)
             self.stack.addWidget(self.person_page)
             from ..services.codes import code_labels
+            from .roles import apply_to_person_page
+
+            apply_to_person_page(self.person_page, self.ctx.actor)
 
             with self.ctx.read() as session:
                 self.person_page.set_residence_statuses(code_labels(session, "residence_status", current_language()))
@@ -268,12 +304,19 @@ class MainWindow(QMainWindow):
             except UserError as exc:
                 self.show_error(exc)
                 return
+            from .roles import may
+
             page = self._ensure_person_page()
             page.load(view)
-            page.set_cases(self._person_cases(person_id))
-            page.documents.load(person_id=person_id)
-            page.appointments.load(person_id=person_id)
-            page.consents.load(person_id)
+            actor = self.ctx.actor
+            page.set_cases(self._person_cases(person_id) if may(actor, "case.read") else [])
+            case_data = may(actor, "person.read_case_data")
+            try:
+                page.documents.load(person_id=person_id if case_data else None)
+            except UserError:  # case data of a person outside the caseload
+                page.documents.load()
+            page.appointments.load(person_id=person_id if may(actor, "appointment.read") else None)
+            page.consents.load(person_id if case_data else None)
             self.stack.setCurrentWidget(page)
             page.inputs["family_name"].setFocus()
 
@@ -405,6 +448,9 @@ class MainWindow(QMainWindow):
             self.case_page.changed.connect(lambda _id: self._case_changed())
             self.case_page.letter_requested.connect(self.make_letter)
             self.stack.addWidget(self.case_page)
+            from .roles import apply_to_case_page
+
+            apply_to_case_page(self.case_page, self.ctx.actor)
         return self.case_page
 
     def _case_changed(self) -> None:
@@ -743,6 +789,16 @@ class MainWindow(QMainWindow):
         self.person_page._dirty = False
         self.show_list()
         self.refresh()
+
+    def show_users(self) -> None:
+        from .users_dialog import UsersDialog
+
+        self.when_ready(lambda: UsersDialog(self.ctx, self).exec())
+
+    def encrypt_database(self) -> None:
+        from .encrypt_dialog import encrypt_from_window
+
+        self.when_ready(lambda: encrypt_from_window(self))
 
     def show_settings(self) -> None:
         from .settings_dialog import SettingsDialog

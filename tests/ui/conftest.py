@@ -282,3 +282,86 @@ class UiHelpers:
 @pytest.fixture
 def ui() -> type[UiHelpers]:
     return UiHelpers
+
+
+# --- encrypted databases and signed-in users (login, screen lock, roles) ---------------------------------
+
+LEAD_PASSWORD = "sehr-geheim-123"
+RECEPTION_PASSWORD = "empfang-pass-123"
+ADMIN_PASSWORD = "technik-pass-123"
+
+
+@pytest.fixture
+def fast_kdf():
+    """Small Argon2id parameters for new key slots (the real ones cost 64 MiB and a noticeable time)."""
+    from kim_desktop.db import keyslots
+
+    previous = keyslots.set_kdf_parameters(time_cost=1, memory_cost=8192, parallelism=1)
+    yield
+    keyslots.set_kdf_parameters(**previous)
+
+
+@pytest.fixture
+def encrypted_db(tmp_path, fast_kdf):
+    """A real SQLCipher database: first user "leitung" (every role), "empfang" (reception), "technik" (admin
+    only), three persons and an open case for Müller. Returns a dict with the path, the ids and passwords."""
+    from datetime import date
+
+    from kim_desktop.services import cases, login, persons, users
+
+    path = tmp_path / "verschluesselt.sqlite3"
+    ctx = login.create_encrypted_database(path, "leitung", LEAD_PASSWORD, display_name="Lea Leitung")
+    try:
+        mueller = persons.create_person(ctx, MUELLER).id
+        zyska = persons.create_person(ctx, LAST).id
+        persons.create_person(ctx, {"family_name": "Quast", "given_names": "Adam", "city": "Düren"})
+        case_id = cases.open_case(ctx, mueller, consent_on=date.today()).id
+        users.add_user(ctx, "empfang", "Erik Empfang", RECEPTION_PASSWORD, ["reception"])
+        users.add_user(ctx, "technik", "Tea Technik", ADMIN_PASSWORD, ["admin"])
+    finally:
+        ctx.database.dispose()
+    return {
+        "path": path,
+        "mueller": mueller,
+        "zyska": zyska,
+        "case_id": case_id,
+        "passwords": {"leitung": LEAD_PASSWORD, "empfang": RECEPTION_PASSWORD, "technik": ADMIN_PASSWORD},
+    }
+
+
+def build_signed_in_window(qtbot, ctx, location: str = ""):
+    """The main window as ``ui.app.run_gui`` assembles it after a login (list through the services)."""
+    from kim_desktop.i18n import current_language
+    from kim_desktop.ui.app import list_source_for
+    from kim_desktop.ui.main_window import MainWindow
+
+    window = MainWindow(location)
+    source = list_source_for(ctx)
+    window._test_source = source
+    qtbot.addWidget(window, before_close_func=close_window)
+    window.show()
+    qtbot.waitExposed(window)
+    window.set_list_source(source, source.residence_labels(current_language()))
+    window.attach_services(ctx)
+    return window
+
+
+@pytest.fixture
+def sign_in(qtbot, encrypted_db):
+    """``sign_in("empfang")``: a main window for that user on ``encrypted_db``; closed and disposed after."""
+    from kim_desktop.services import login
+
+    opened = []
+
+    def open_as(username: str):
+        ctx = login.open_context(
+            encrypted_db["path"], username=username, password=encrypted_db["passwords"][username]
+        )
+        window = build_signed_in_window(qtbot, ctx, str(encrypted_db["path"]))
+        opened.append((window, ctx))
+        return window
+
+    yield open_as
+    for window, ctx in opened:
+        close_window(window)
+        ctx.database.dispose()
