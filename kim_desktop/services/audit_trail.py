@@ -68,6 +68,8 @@ def action_labels() -> dict[str, str]:
         "merge": _("zusammengeführt"),
         "login": _("angemeldet"),
         "login_failed": _("Anmeldung fehlgeschlagen"),
+        "lock": _("Bildschirm gesperrt"),
+        "unlock": _("Bildschirm entsperrt"),
         "demo_import": _("Demodaten eingespielt"),
         "anonymise": _("anonymisiert"),
         "restrict": _("eingeschränkt"),
