@@ -24,7 +24,7 @@ from kim_desktop.errors import UserError
 from kim_desktop.services import cases, persons
 from kim_desktop.services import person_import as pi
 from kim_desktop.services.context import Actor, ServiceContext
-from kim_desktop.services.search import search_persons
+from kim_desktop.services.search import reindex_persons, search_persons
 
 TODAY = date(2026, 11, 28)
 HEADER = [
@@ -120,9 +120,20 @@ def test_values_are_mapped_to_codes_and_stored(ctx, tmp_path):
     petrenko = persons.get_person(ctx, stored(ctx, "Petrenko").id)
     assert (petrenko.sex, petrenko.nationalities, petrenko.residence_status) == ("f", ["UA"], "schutz_24")
     assert petrenko.languages == [("uk", "none"), ("de", "B1")]
-    # searchable right away
+    # searchable right away, with exactly the keys a rebuild of the index gives
     with ctx.read() as session:
         assert [h.id for h in search_persons(session, "petrenko 1979")] == [petrenko.id]
+    with ctx.write() as session:
+        before = set(session.execute(select(SearchKey.key, SearchKey.person_id, SearchKey.weight)).all())
+        reindex_persons(session, [view.id, haddad.id, petrenko.id])
+        session.flush()
+        assert (
+            set(session.execute(select(SearchKey.key, SearchKey.person_id, SearchKey.weight)).all()) == before
+        )
+        changes = session.scalars(
+            select(ChangeRecord.entity_id).where(ChangeRecord.operation == "insert")
+        ).all()
+        assert {view.id, haddad.id, petrenko.id} <= set(changes)
 
 
 @pytest.mark.parametrize(

@@ -1208,54 +1208,106 @@ def run_import(
     return result
 
 
-def _write(session, ctx: ServiceContext, result: ImportResult, *, progress, cancel) -> None:
-    from .persons import _apply
-    from .search import reindex_persons
+_PERSON_COLUMNS = (
+    "birth_name", "country_of_birth", "place_of_birth", "interpreter_language", "street", "postcode", "city",
+    "address_extra", "phone", "email", "residence_status", "residence_valid_until", "entry_date", "district_since",
+    "note",
+)  # fmt: skip
 
-    batch = ImportBatch(
-        id=new_id(),
-        created_by=ctx.actor.user_id,
-        file_name=result.table.file_name[:260],
-        file_format=result.table.file_format,
-        rows_total=result.rows_total,
-        imported=len(result.to_import),
-        duplicates=len(result.duplicates),
-        rejected=len(result.rejected),
-        flagged=len(result.flagged),
+
+def _write(session, ctx: ServiceContext, result: ImportResult, *, progress, cancel) -> None:
+    """All valid rows in the caller's transaction, with SQL bulk inserts (10,000 ORM objects take ~30 s).
+
+    Writes what ``persons.create_person`` writes for a new person: the person with its nationalities and
+    languages, the residence-status history row, the search keys (``search.person_keys``) and the change
+    record of the insert; plus the import batch and its person list, and one audit event with the counts.
+    """
+    from .search import person_keys, sort_name
+
+    user_id = ctx.actor.user_id
+    now = utcnow()
+    batch_id = new_id()
+    session.add(
+        ImportBatch(
+            id=batch_id,
+            created_at=now,
+            created_by=user_id,
+            file_name=result.table.file_name[:260],
+            file_format=result.table.file_format,
+            rows_total=result.rows_total,
+            imported=len(result.to_import),
+            duplicates=len(result.duplicates),
+            rejected=len(result.rejected),
+            flagged=len(result.flagged),
+        )
     )
-    session.add(batch)
+    session.flush()
     stage = _("Personen speichern")
     total = len(result.to_import)
-    links = []
     for start in range(0, total, _WRITE_CHUNK):
         if cancel is not None and cancel():
             raise ImportCancelled()
         if progress is not None:
             progress(stage, start, total)
-        chunk = result.to_import[start : start + _WRITE_CHUNK]
-        ids = []
-        for row in chunk:
+        people, nationalities, spoken, statuses, keys, changes, links = [], [], [], [], [], [], []
+        for row in result.to_import[start : start + _WRITE_CHUNK]:
             clean = row.values
-            person = Person(
-                id=new_id(), family_name=clean["family_name"], given_names=clean["given_names"], sex="u",
-                interpreter_needed=False, created_by=ctx.actor.user_id,
+            pid = new_id()
+            birth = clean.get("birth_date")
+            person = {name: clean.get(name) for name in _PERSON_COLUMNS}
+            person.update(
+                id=pid, family_name=clean["family_name"], given_names=clean.get("given_names") or "",
+                sort_name=sort_name(clean["family_name"], clean.get("given_names") or ""),
+                birth_year=birth.year if birth else None, birth_month=birth.month if birth else None,
+                birth_day=birth.day if birth else None, sex=clean.get("sex") or "u",
+                interpreter_needed=bool(clean.get("interpreter_needed")), created_by=user_id, created_at=now,
+                updated_at=now, version=1,
             )  # fmt: skip
-            _apply(session, person, clean)
-            session.add(person)
-            ids.append(person.id)
+            people.append(person)
+            nationalities += [
+                {"person_id": pid, "country_code": code, "sort_order": i}
+                for i, code in enumerate(clean.get("nationalities") or [])
+            ]
+            spoken += [
+                {"person_id": pid, "language_code": code, "level": level, "sort_order": i}
+                for i, (code, level) in enumerate(clean.get("languages") or [])
+            ]
+            if person["residence_status"] or person["residence_valid_until"]:
+                statuses.append(
+                    {"id": new_id(), "person_id": pid, "status": person["residence_status"],
+                     "valid_until": person["residence_valid_until"], "recorded_at": now, "recorded_by": user_id}
+                )  # fmt: skip
+            for key, weight in person_keys(
+                person["family_name"],
+                person["given_names"],
+                person["birth_name"],
+                (),
+                birth,
+                person["phone"],
+                (),
+            ).items():
+                keys.append({"key": key, "person_id": pid, "weight": weight})
+            changes.append(
+                {"user_id": user_id, "entity_type": "person", "entity_id": pid, "operation": "insert",
+                 "base_version": None, "at": now, "synced": False}
+            )  # fmt: skip
             links.append(
-                {"batch_id": batch.id, "person_id": person.id, "line": row.line, "flags": row.flags or None}
+                {"batch_id": batch_id, "person_id": pid, "line": row.line, "flags": row.flags or None}
             )
-        session.flush()
-        reindex_persons(session, ids)
-    if links:
-        session.execute(insert(ImportBatchPerson), links)
-    audit.record(session, "import", entity_type="import_batch", entity_id=batch.id, detail=result.counts())
+        session.execute(insert(Person.__table__), people)
+        for table, rows in (
+            (PersonNationality.__table__, nationalities), (PersonLanguage.__table__, spoken),
+            (ResidenceStatusChange.__table__, statuses), (SearchKey.__table__, keys),
+            (ChangeRecord.__table__, changes), (ImportBatchPerson.__table__, links),
+        ):  # fmt: skip
+            if rows:
+                session.execute(insert(table), rows)
+    audit.record(session, "import", entity_type="import_batch", entity_id=batch_id, detail=result.counts())
     if cancel is not None and cancel():
         raise ImportCancelled()
     if progress is not None:
         progress(stage, total, total)
-    result.batch_id = batch.id
+    result.batch_id = batch_id
 
 
 # --- the rejects file -----------------------------------------------------------------------------------
