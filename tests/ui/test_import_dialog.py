@@ -11,8 +11,8 @@ from kim_desktop.ui.import_dialog import (
     PAGE_FILE,
     PAGE_MAPPING,
     PAGE_PREVIEW,
-    ImportDialog,
     ImportBatchesDialog,
+    ImportDialog,
 )
 
 CSV = (
