@@ -98,6 +98,7 @@ class LoginDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.error)
         layout.addWidget(self.buttons)
+        self.setMinimumWidth(460)
         self.setTabOrder(self.username, self.password)
         self.setTabOrder(self.password, self.login_button)
         self.setTabOrder(self.login_button, self.cancel_button)
@@ -151,6 +152,19 @@ class LoginDialog(QDialog):
     def show_error(self, message: str) -> None:
         self.error.setStyleSheet("color: #b00020;")
         self.error.show_message(message)
+        self._fit()
+
+    def _fit(self) -> None:
+        """Grow to show the whole wrapped message (a wrapped label's height depends on the width)."""
+        layout = self.layout()
+        layout.activate()
+        needed = (
+            layout.totalHeightForWidth(self.width())
+            if layout.hasHeightForWidth()
+            else layout.sizeHint().height()
+        )
+        if needed > self.height():
+            self.resize(self.width(), needed)
 
     def _set_busy(self, busy: bool) -> None:
         self.busy = busy
