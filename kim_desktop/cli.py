@@ -1002,21 +1002,41 @@ def _sqlite_path(args):
     return location.path
 
 
-def _backup_actor(args, *, optional: bool = False):
-    """The acting user of ``backup``/``restore`` (signed in as for every command, see ``_context``); the service
-    checks ``backup.run``. ``optional``: ``None`` when there is no database to sign in to (``--verify`` of a
-    file on a machine without KIM data reads only the file)."""
+def _backup_identity(args, *, optional: bool = False):
+    """The acting user of ``backup``/``restore`` and the database key (signed in as for every command, see
+    ``_context``); the service checks ``backup.run``. ``optional``: ``(None, None)`` when there is no database
+    to sign in to (``--verify`` of a file on a machine without KIM data reads only the file)."""
     from .db.engine import resolve_location
 
     if optional:
         location = resolve_location(args.db)
         if location.path is not None and not location.path.is_file():
-            return None
+            return None, None
     ctx = _context(args, migrate=False)
     try:
-        return ctx.actor
+        return ctx.actor, ctx.database.key
     finally:
         ctx.database.dispose()
+
+
+def _backup_key(file, key: bytes | None) -> bytes | None:
+    """The key for an encrypted backup file: unwrapped from the backup's own key file with KIM_USER /
+    KIM_DB_PASSWORD when given (a backup of another database, or no database here), else the database's."""
+    from .db.keyslots import keyfile_path
+    from .services import backup, login
+
+    if not backup.is_encrypted_backup(file) or not keyfile_path(file).exists():
+        return key
+    username, password = login.password_from_environment()
+    if password is None and key is not None:
+        return key
+    if password is None:
+        if not _stdin_is_interactive():
+            raise UserError(_("Die Sicherung ist verschlüsselt: bitte KIM_DB_PASSWORD (und KIM_USER) setzen."))
+        import getpass
+
+        password = getpass.getpass(_("Passwort: "))
+    return login.unlock_key(file, username, password)[0]
 
 
 def cmd_backup(args) -> int:
@@ -1025,23 +1045,31 @@ def cmd_backup(args) -> int:
     from .services import backup
 
     if args.verify:
-        actor = _backup_actor(args, optional=True)
-        info = backup.verify_backup(Path(args.verify), full=args.full, actor=actor)
+        actor, key = _backup_identity(args, optional=True)
+        info = backup.verify_backup(
+            Path(args.verify), full=args.full, actor=actor, key=_backup_key(Path(args.verify), key)
+        )
         for note in info.notes:
             print(note, file=sys.stderr)
         print(_("Sicherung in Ordnung (Stand {created}, Schema {revision}).").format(
             created=info.created_at, revision=info.schema_revision))  # fmt: skip
         return 0
-    path = _sqlite_path(args)
-    actor = _backup_actor(args)
-    if args.auto:
-        info = backup.auto_backup(path, actor=actor)
-        if info is None:
-            print(_("Die heutige Sicherung ist bereits vorhanden."))
-            return 0
+    _sqlite_path(args)
+    ctx = _context(args, migrate=False)
+    try:
+        if args.auto:
+            info = backup.auto_backup(ctx.database, actor=ctx.actor)
+            if info is None:
+                print(_("Die heutige Sicherung ist bereits vorhanden."))
+                return 0
+        else:
+            info = backup.make_backup(ctx, Path(args.out))
+    finally:
+        ctx.database.dispose()
+    if info.encrypted:
+        print(_("Verschlüsselte Sicherung geschrieben und geprüft: {path}").format(path=info.path))
     else:
-        info = backup.make_backup(path, Path(args.out), actor=actor)
-    print(_("Sicherung geschrieben und geprüft: {path}").format(path=info.path))
+        print(_("Sicherung geschrieben und geprüft: {path}").format(path=info.path))
     return 0
 
 
@@ -1051,8 +1079,9 @@ def cmd_restore(args) -> int:
     from .services import backup
 
     path = _sqlite_path(args)
-    actor = _backup_actor(args)
-    backup.verify_backup(Path(args.file), actor=actor)  # before asking: a bad file needs no question
+    actor, key = _backup_identity(args)
+    key = _backup_key(Path(args.file), key)
+    backup.verify_backup(Path(args.file), actor=actor, key=key)  # before asking: a bad file needs no question
     if not args.yes:
         if not sys.stdin.isatty():
             raise UserError(_("Wiederherstellen ersetzt die aktuelle Datenbank; ohne Terminal bitte mit --yes bestätigen."))
@@ -1060,7 +1089,9 @@ def cmd_restore(args) -> int:
         if answer not in ("j", "ja", "y", "yes"):
             print(_("Abgebrochen; nichts wurde geändert."))
             return 1
-    result = backup.restore_backup(path, Path(args.file), allow_foreign=args.allow_foreign, actor=actor)
+    result = backup.restore_backup(
+        path, Path(args.file), allow_foreign=args.allow_foreign, actor=actor, key=key
+    )
     print(_("Datenbank wiederhergestellt (Stand {created}).").format(created=result.info.created_at))
     if result.set_aside is not None:
         print(_("Die bisherige Datenbank liegt unter: {path}").format(path=result.set_aside))

@@ -9,10 +9,11 @@ also inside the database itself, so a copied backup without its sidecar is still
 
 No Qt here; messages are German, without personal data (only paths, table names and counts).
 
-Encryption (SQLCipher, later): every connection in this module is made by ``_connect``; that is where the key
-goes (``PRAGMA key`` right after connecting). The backup API copies pages as they are, so with the same key
-on source and target connection the backup of an encrypted database stays encrypted with the same key; the
-sidecar holds no personal data and may stay plain.
+Encryption (SQLCipher, decision record 011): every connection in this module is made by ``_connect`` with the
+database key. The backup API copies pages as they are, so with the same key on source and target connection
+the backup of an encrypted database stays encrypted with the same key, and the key file (``<file>.keys``, the
+key wrapped per user) is copied beside it: a backup can be opened with the passwords valid when it was made.
+The sidecar holds no personal data and stays plain.
 
 Permissions: making, verifying and restoring a backup need ``backup.run`` (the administration). These
 functions work on files, so the actor comes along explicitly: pass a ``ServiceContext`` as the source of
@@ -29,6 +30,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import sqlite3
 import threading
 import uuid
@@ -42,6 +44,15 @@ from ..errors import UserError
 from ..i18n import _
 
 log = logging.getLogger(__name__)
+
+
+def _driver_errors() -> tuple[type[BaseException], ...]:
+    from ..db.engine import driver_errors
+
+    return driver_errors()
+
+
+_DB_ERRORS = _driver_errors()
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 OFFICE_ID_KEY = "office_id"
@@ -64,6 +75,7 @@ class BackupInfo:
     size_bytes: int = 0
     has_sidecar: bool = True
     notes: list[str] = field(default_factory=list)
+    encrypted: bool = False
 
     def sidecar(self) -> dict:
         data = asdict(self)
@@ -83,13 +95,55 @@ class RestoreResult:
 # --- connections ----------------------------------------------------------------------------------------
 
 
-def _connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
-    """The one place that opens SQLite files in this module (SQLCipher: ``PRAGMA key`` goes here)."""
-    if readonly:
-        connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, isolation_level=None, timeout=5)
-    else:
-        connection = sqlite3.connect(str(path), isolation_level=None, timeout=5)
-    return connection
+def _connect(path: Path, *, readonly: bool = False, key: bytes | None = None):
+    """The one place that opens SQLite files in this module; ``key``: the SQLCipher key of an encrypted file."""
+    from ..db.engine import connect_file
+
+    return connect_file(path, key=key, readonly=readonly)
+
+
+def _key_of(database_or_path) -> bytes | None:
+    return getattr(database_or_path, "key", None)
+
+
+def _copy_keyfile(source_db: Path, target_db: Path) -> None:
+    """Copy the key file of ``source_db`` beside ``target_db`` (atomic: temporary file, fsync, rename)."""
+    from ..db.keyslots import keyfile_path
+
+    source, target = keyfile_path(source_db), keyfile_path(target_db)
+    temp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        shutil.copyfile(source, temp)
+        with temp.open("rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(temp, target)
+    finally:
+        if temp.exists():
+            temp.unlink()
+
+
+def is_encrypted_backup(path: Path) -> bool:
+    """An encrypted database or backup: its key file lies beside it, or its sidecar says so (a file with
+    neither and no SQLite header is damaged, not encrypted)."""
+    from ..db.keyslots import keyfile_path
+
+    path = Path(path)
+    if keyfile_path(path).exists():
+        return True
+    try:
+        meta = json.loads(sidecar_path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and meta.get("encrypted") is True
+
+
+def _encrypted_needs_key() -> UserError:
+    return UserError(
+        _(
+            "Die Sicherung ist verschlüsselt. Bitte mit einem Konto anmelden, das beim Sichern gültig war "
+            "(KIM_USER und KIM_DB_PASSWORD)."
+        )
+    )
 
 
 def _database_path(database_or_path) -> Path:
@@ -121,7 +175,7 @@ def _row_counts(connection: sqlite3.Connection) -> dict[str, int]:
 def _revision(connection: sqlite3.Connection) -> str | None:
     try:
         row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
-    except sqlite3.DatabaseError:
+    except _DB_ERRORS:
         return None
     return row[0] if row else None
 
@@ -129,7 +183,7 @@ def _revision(connection: sqlite3.Connection) -> str | None:
 def _setting(connection: sqlite3.Connection, key: str):
     try:
         row = connection.execute("SELECT value FROM setting WHERE key = ?", (key,)).fetchone()
-    except sqlite3.DatabaseError:
+    except _DB_ERRORS:
         return None
     if row is None or row[0] is None:
         return None
@@ -143,10 +197,10 @@ def _now_text() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def ensure_office_id(database_or_path) -> str:
+def ensure_office_id(database_or_path, *, key: bytes | None = None) -> str:
     """The office fingerprint, made (random) on first use and kept in the setting ``office_id``."""
     path = _database_path(database_or_path)
-    connection = _connect(path)
+    connection = _connect(path, key=key if key is not None else _key_of(database_or_path))
     try:
         value = _setting(connection, OFFICE_ID_KEY)
         if isinstance(value, str) and value:
@@ -164,7 +218,7 @@ def ensure_office_id(database_or_path) -> str:
             connection.execute("ROLLBACK")
             raise
         return _setting(connection, OFFICE_ID_KEY)
-    except sqlite3.DatabaseError as exc:
+    except _DB_ERRORS as exc:
         raise _db_error(exc) from None
     finally:
         connection.close()
@@ -186,7 +240,7 @@ def _sha256(path: Path) -> str:
 
 
 def _check_copy(
-    path: Path, *, full: bool = False
+    path: Path, *, full: bool = False, key: bytes | None = None
 ) -> tuple[list[str], dict[str, int], str | None, object, str]:
     """Integrity check, row counts, revision, office id and checksum of a closed backup file. The checksum
     runs in a second thread while SQLite checks the file (both release the GIL).
@@ -208,7 +262,7 @@ def _check_copy(
     worker = threading.Thread(target=hash_file, name="kim-backup-sha256")
     worker.start()
     try:
-        connection = _connect(path, readonly=True)
+        connection = _connect(path, readonly=True, key=key)
         try:
             pragma = "integrity_check" if full else "quick_check"
             integrity = [row[0] for row in connection.execute(f"PRAGMA {pragma}").fetchall()]
@@ -267,6 +321,11 @@ def make_backup(database_or_path, target: Path, *, actor=None) -> BackupInfo:
     database_or_path, actor = _source_and_actor(database_or_path, actor)
     _require_backup(actor)
     source_path = _database_path(database_or_path)
+    key = _key_of(database_or_path)
+    if key is None and is_encrypted_backup(source_path):
+        from ..db.engine import PasswordRequiredError
+
+        raise PasswordRequiredError()
     target = Path(target).expanduser().resolve()
     if not source_path.is_file():
         raise UserError(_("Die Datenbankdatei wurde nicht gefunden: {path}").format(path=source_path))
@@ -280,16 +339,16 @@ def make_backup(database_or_path, target: Path, *, actor=None) -> BackupInfo:
         raise UserError(
             _("Der Ordner für die Sicherung kann nicht angelegt werden: {path}").format(path=target.parent)
         ) from None
-    office_id = ensure_office_id(source_path)
+    office_id = ensure_office_id(source_path, key=key)
     temp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        source = _connect(source_path)
+        source = _connect(source_path, key=key)
         try:
             # One read transaction: the counts and the copied pages are the same moment of the database.
             source.execute("BEGIN")
             counts = _row_counts(source)
             revision = _revision(source)
-            destination = _connect(temp)
+            destination = _connect(temp, key=key)
             try:
                 source.backup(destination)
                 # One self-contained file (no -wal beside it), whatever mode the source runs in.
@@ -299,7 +358,7 @@ def make_backup(database_or_path, target: Path, *, actor=None) -> BackupInfo:
             source.execute("COMMIT")
         finally:
             source.close()
-        integrity, copy_counts, copy_revision, copy_office, checksum = _check_copy(temp)
+        integrity, copy_counts, copy_revision, copy_office, checksum = _check_copy(temp, key=key)
         if (
             integrity != ["ok"]
             or copy_counts != counts
@@ -320,13 +379,16 @@ def make_backup(database_or_path, target: Path, *, actor=None) -> BackupInfo:
             row_counts=counts,
             sha256=checksum,
             size_bytes=temp.stat().st_size,
+            encrypted=key is not None,
         )
         with temp.open("rb+") as fh:
             os.fsync(fh.fileno())
-        # Sidecar first, then the file: a backup file that exists always has its sidecar.
+        # Sidecar and key file first, then the file: a backup file that exists always has both beside it.
         _write_json_atomic(sidecar_path(target), info.sidecar())
+        if key is not None:
+            _copy_keyfile(source_path, target)
         os.replace(temp, target)
-    except sqlite3.DatabaseError as exc:
+    except _DB_ERRORS as exc:
         raise _db_error(exc) from None
     except OSError as exc:
         log.warning("backup: file error %s", type(exc).__name__)
@@ -351,7 +413,12 @@ def _damaged(path: Path) -> UserError:
 
 
 def verify_backup(
-    path: Path, *, expected_office_id: str | None = None, full: bool = False, actor=None
+    path: Path,
+    *,
+    expected_office_id: str | None = None,
+    full: bool = False,
+    actor=None,
+    key: bytes | None = None,
 ) -> BackupInfo:
     """Check a backup file: SQLite header, integrity, schema, and (with its sidecar) checksum and row counts.
 
@@ -369,7 +436,12 @@ def verify_backup(
         raise UserError(
             _("Die Sicherungsdatei kann nicht gelesen werden: {path}").format(path=path)
         ) from None
-    if header != SQLITE_HEADER:
+    if header == SQLITE_HEADER:
+        key = None  # a plain backup (made before the database was encrypted) needs no key
+    elif is_encrypted_backup(path):
+        if key is None:
+            raise _encrypted_needs_key()
+    else:
         raise _damaged(path)
     meta = None
     side = sidecar_path(path)
@@ -383,8 +455,8 @@ def verify_backup(
         if meta is None:
             raise UserError(_("Die Begleitdatei der Sicherung ist beschädigt: {path}").format(path=side))
     try:
-        integrity, counts, revision, office, checksum = _check_copy(path, full=full)
-    except sqlite3.DatabaseError:
+        integrity, counts, revision, office, checksum = _check_copy(path, full=full, key=key)
+    except _DB_ERRORS:
         raise _damaged(path) from None
     except OSError:
         raise UserError(
@@ -421,6 +493,7 @@ def verify_backup(
         raise foreign_error()
     return BackupInfo(
         path=path,
+        encrypted=key is not None,
         schema_revision=revision,
         office_id=office if isinstance(office, str) else None,
         created_at=created_at,
@@ -444,23 +517,23 @@ def foreign_error() -> UserError:
 # --- restore --------------------------------------------------------------------------------------------
 
 
-def _office_of(path: Path) -> str | None:
+def _office_of(path: Path, key: bytes | None = None) -> str | None:
     if not path.is_file():
         return None
     try:
-        connection = _connect(path, readonly=True)
+        connection = _connect(path, readonly=True, key=key)
         try:
             value = _setting(connection, OFFICE_ID_KEY)
         finally:
             connection.close()
-    except sqlite3.DatabaseError:
+    except _DB_ERRORS:
         return None
     return value if isinstance(value, str) else None
 
 
-def _checkpoint(path: Path) -> None:
+def _checkpoint(path: Path, key: bytes | None = None) -> None:
     """Fold the WAL into the database file so the file alone holds every committed change."""
-    connection = _connect(path)
+    connection = _connect(path, key=key)
     try:
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
@@ -471,12 +544,12 @@ def _companions(path: Path) -> list[Path]:
     return [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm", "-journal")]
 
 
-def _open_and_check(path: Path):
+def _open_and_check(path: Path, key: bytes | None = None):
     """Open (and migrate) the database at ``path``; return the revision it was migrated from."""
     from ..db.engine import open_database
     from .maintenance import check_database
 
-    database = open_database(path, create=False)
+    database = open_database(path, create=False, key=key)
     try:
         problems = check_database(database)
         migrated_from = database.migrated_from
@@ -498,6 +571,7 @@ def restore_backup(
     allow_foreign: bool = False,
     now: datetime | None = None,
     actor=None,
+    key: bytes | None = None,
 ) -> RestoreResult:
     """Replace the database at ``current_db_path`` by a verified backup.
 
@@ -505,12 +579,37 @@ def restore_backup(
     the normal path) and checked; only then the current database is moved aside to
     ``<name>.before-restore-<timestamp>.sqlite3`` and the restored copy takes its place. If anything fails
     the current database stays as it was. The caller must have closed its own connections. ``actor`` needs
-    ``backup.run`` (checked before anything is touched)."""
+    ``backup.run`` (checked before anything is touched).
+
+    ``key``: the SQLCipher key of an encrypted backup (the current database's key, or unwrapped from the
+    backup's own key file). The current key file is kept when it opens the backup (the same database over
+    time: accounts disabled since the backup stay locked out); otherwise the backup's key file comes along.
+    A plain backup restored over an encrypted database is refused: it would silently remove the encryption."""
+    from ..db.keyslots import keyfile_path
+
     _require_backup(actor)
     current = Path(current_db_path).expanduser().resolve()
-    info = verify_backup(backup_path)
+    info = verify_backup(backup_path, key=key)
+    backup_key = key if info.encrypted else None
+    from ..db.engine import is_encrypted_file
+
+    current_encrypted = current.exists() and is_encrypted_file(current)
+    if current_encrypted and backup_key is None:
+        raise UserError(
+            _(
+                "Die Sicherung ist unverschlüsselt, die Datenbank verschlüsselt. Eine unverschlüsselte Sicherung "
+                "wird nicht über eine verschlüsselte Datenbank gespielt; bitte eine neuere Sicherung wählen."
+            )
+        )
+    keep_current_keys = current_encrypted and keyfile_path(current).exists()
+    if backup_key is not None and not keep_current_keys and not keyfile_path(info.path).exists():
+        raise UserError(
+            _("Zur verschlüsselten Sicherung fehlt die Schlüsseldatei: {path}").format(
+                path=keyfile_path(info.path)
+            )
+        )
     if not allow_foreign:
-        here = _office_of(current)
+        here = _office_of(current, key if current_encrypted else None)
         if here is not None and info.office_id is not None and here != info.office_id:
             raise foreign_error()
     stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
@@ -522,9 +621,9 @@ def restore_backup(
     try:
         try:
             current.parent.mkdir(parents=True, exist_ok=True)
-            source = _connect(info.path, readonly=True)
+            source = _connect(info.path, readonly=True, key=backup_key)
             try:
-                destination = _connect(staged)
+                destination = _connect(staged, key=backup_key)
                 try:
                     source.backup(destination)
                 finally:
@@ -537,10 +636,14 @@ def restore_backup(
                     path=current.parent
                 )
             ) from None
-        migrated_from = _open_and_check(staged)
-        _checkpoint(staged)
+        migrated_from = _open_and_check(staged, backup_key)
+        _checkpoint(staged, backup_key)
+        if backup_key is not None and not keep_current_keys:
+            _copy_keyfile(info.path, current)
         if current.exists():
-            _checkpoint(current)
+            _checkpoint(current, key if current_encrypted else None)
+            if current_encrypted and keyfile_path(current).exists():
+                _copy_keyfile(current, aside)  # the set-aside database stays openable
             os.replace(current, aside)
             moved_aside = True
             for companion in _companions(current):
@@ -550,7 +653,9 @@ def restore_backup(
         try:
             from ..db.engine import open_database
 
-            open_database(current, create=False).dispose()  # checked above; here only: does it open in place
+            open_database(
+                current, create=False, key=backup_key
+            ).dispose()  # checked above; does it open in place
         except BaseException:
             if moved_aside:
                 for companion in _companions(current):
@@ -559,7 +664,7 @@ def restore_backup(
                 os.replace(aside, current)
                 moved_aside = False
             raise
-    except sqlite3.DatabaseError as exc:
+    except _DB_ERRORS as exc:
         raise _db_error(exc) from None
     except OSError as exc:
         log.warning("restore: file error %s", type(exc).__name__)
@@ -620,7 +725,10 @@ def rotation_keep(names: Iterable[str], now: datetime) -> set[str]:
 
 
 def rotate(folder: Path, now: datetime | None = None) -> list[Path]:
-    """Delete automatic backups (and their sidecars) that ``rotation_keep`` does not keep; return them."""
+    """Delete automatic backups (and their sidecars and key files) that ``rotation_keep`` does not keep;
+    return them."""
+    from ..db.keyslots import keyfile_path
+
     now = now or datetime.now()
     folder = Path(folder)
     names = [p.name for p in folder.iterdir() if p.is_file()] if folder.is_dir() else []
@@ -629,7 +737,7 @@ def rotate(folder: Path, now: datetime | None = None) -> list[Path]:
     for name in sorted(names):
         if name in keep or _parse(name) is None:
             continue
-        for victim in (folder / name, sidecar_path(folder / name)):
+        for victim in (folder / name, sidecar_path(folder / name), keyfile_path(folder / name)):
             try:
                 victim.unlink()
             except FileNotFoundError:
@@ -638,18 +746,20 @@ def rotate(folder: Path, now: datetime | None = None) -> list[Path]:
     return removed
 
 
-def backup_folder(db_path: Path) -> Path:
-    """The folder for automatic backups: setting ``backup_folder`` or ``backups/`` beside the database."""
-    db_path = Path(db_path)
+def backup_folder(db_path, key: bytes | None = None) -> Path:
+    """The folder for automatic backups: setting ``backup_folder`` or ``backups/`` beside the database.
+    ``db_path``: a path or a ``Database`` (whose key opens an encrypted file)."""
+    key = key if key is not None else _key_of(db_path)
+    db_path = _database_path(db_path)
     value = None
-    if db_path.is_file():
+    if db_path.is_file() and (key is not None or not is_encrypted_backup(db_path)):
         try:
-            connection = _connect(db_path, readonly=True)
+            connection = _connect(db_path, readonly=True, key=key)
             try:
                 value = _setting(connection, BACKUP_FOLDER_KEY)
             finally:
                 connection.close()
-        except sqlite3.DatabaseError:
+        except _DB_ERRORS:
             value = None
     if isinstance(value, str) and value.strip():
         return Path(value.strip()).expanduser()
@@ -663,11 +773,15 @@ def auto_backup(
     or ``None`` when today's backup already exists.
 
     Without ``actor`` a system action (the program closing, the daily timer): no role is checked. With an
-    ``actor`` (``kim-desktop backup --auto``) it needs ``backup.run``."""
+    ``actor`` (``kim-desktop backup --auto``) it needs ``backup.run``. ``db_path``: a path (plain database)
+    or the open ``Database`` (an encrypted one brings its key; its backups are encrypted too)."""
     _require_backup(actor)
     now = now or datetime.now()
-    db_path = Path(db_path).expanduser().resolve()
-    folder = Path(folder) if folder is not None else backup_folder(db_path)
+    source = db_path
+    db_path = _database_path(db_path).expanduser().resolve()
+    if _key_of(source) is None:
+        source = db_path
+    folder = Path(folder) if folder is not None else backup_folder(source)
     today: date = now.date()
     if folder.is_dir():
         for entry in folder.iterdir():
@@ -675,6 +789,6 @@ def auto_backup(
             if moment is not None and moment.date() == today:
                 rotate(folder, now)
                 return None
-    info = make_backup(db_path, folder / auto_name(now))
+    info = make_backup(source, folder / auto_name(now))
     rotate(folder, now)
     return info
