@@ -11,7 +11,7 @@ from pypdf import PdfReader
 from sqlalchemy import select, update
 
 from kim_desktop.db.base import utcnow
-from kim_desktop.db.models import AuditEvent, Document, UserAccount
+from kim_desktop.db.models import AuditEvent, Case, Document, UserAccount
 from kim_desktop.errors import NotFoundError, UserError
 from kim_desktop.services import cases, documents, letters, persons
 from kim_desktop.services.context import Actor, ServiceContext
@@ -68,12 +68,13 @@ def test_listing_is_logged_as_a_read(ctx, client):
 
 
 def test_the_author_is_the_user_who_made_the_letter(ctx, client):
-    person_id, _case_id = client
+    person_id, case_id = client
     with ctx.write() as session:
         account = UserAccount(username="abeyer", display_name="Anna Beyer")
         session.add(account)
         session.flush()
         account_id = account.id
+        session.get(Case, case_id).case_manager_id = account_id  # her case: she may write to the person
     counsellor = ServiceContext(ctx.database, Actor(account_id, "Anna Beyer", frozenset({"case_management"})))
     letters.make_letter(counsellor, "certificate", person_id=person_id)
     [info] = documents.list_documents(ctx, person_id=person_id)

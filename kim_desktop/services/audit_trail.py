@@ -50,6 +50,7 @@ from ..i18n import _
 from . import audit
 from .context import Actor, ServiceContext
 from .localtime import day_bounds_utc, local_time
+from .permissions import require, require_session
 
 LOCAL_USER = Actor.local().display_name
 CONFIDENTIAL_VALUE = "‹vertraulich›"
@@ -278,7 +279,9 @@ def access_log(
     until: date | None = None,
     limit: int = 1000,
 ) -> list[AccessRow]:
-    """The access log of a person (including their cases) or of a case, newest first. Only queries."""
+    """The access log of a person (including their cases) or of a case, newest first. Only queries;
+    ``audit.read`` (Teamleitung)."""
+    require_session(session, "audit.read")
     _check_target(person_id, case_id)
     stmt = select(AuditEvent)
     if person_id:
@@ -367,7 +370,8 @@ def change_history(
     until: date | None = None,
 ) -> list[ChangeRow]:
     """Field-level changes of a person and everything hanging off them, or of a case and its parts; newest
-    first. Only queries."""
+    first. Only queries; ``audit.read`` (Teamleitung)."""
+    require_session(session, "audit.read")
     _check_target(person_id, case_id)
     if person_id:
         records = _person_records(session, person_id)
@@ -439,7 +443,8 @@ def read_trail(
     until: date | None = None,
     limit: int = 1000,
 ) -> Trail:
-    """Access log and change history of a person or a case (an audited read of the audit trail)."""
+    """Access log and change history of a person or a case (an audited read of the audit trail); ``audit.read``."""
+    require(ctx.actor, "audit.read")
     with ctx.write() as session:
         owner, case = _owner(session, person_id, case_id)
         trail = Trail(
@@ -484,7 +489,9 @@ def export_for_dpo(
     since: date | None = None,
     until: date | None = None,
 ) -> bytes:
-    """CSV of the access log and the change history for the data protection officer (an audited export)."""
+    """CSV of the access log and the change history for the data protection officer (an audited export);
+    ``audit.read``."""
+    require(ctx.actor, "audit.read")
     with ctx.write() as session:
         owner, case = _owner(session, person_id, case_id)
         trail = Trail(

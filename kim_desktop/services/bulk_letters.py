@@ -27,12 +27,11 @@ from ..i18n import _
 from . import letters
 from .context import ServiceContext
 from .localtime import as_utc, day_bounds_utc, local_time
+from .permissions import require, require_session
 
 #: Languages the bulk run offers (CLI choices, GUI combo); ``letters.LANGUAGES`` says which are ready.
 BULK_LANGUAGES = ("de", "en", "ar", "uk", "ru", "tr", "fa")
 FILE_PREFIX = "Einladung"
-
-
 
 
 # --- who gets an invitation ------------------------------------------------------------------------------
@@ -53,7 +52,10 @@ class Invitation:
 
 
 def invitations(session, day: date) -> list[Invitation]:
-    """Every invitation of ``day``, sorted by start time, then name (see ``invitations_for_day``)."""
+    """Every invitation of ``day``, sorted by start time, then name (see ``invitations_for_day``).
+
+    Needs ``letter.make``; whether each letter's person or case is visible is checked when it is made."""
+    require_session(session, "letter.make")
     start, end = day_bounds_utc(day)
     live_appointment = (
         Appointment.starts_at >= start,
@@ -172,8 +174,10 @@ def make_invitations(
 
     ``progress(done, total)`` is called once before the first letter and after each one (made or skipped);
     ``cancelled()`` is asked before each letter. Raises ``UserError`` (before any letter is made) for an
-    unavailable language or a folder that cannot be written.
+    unavailable language or a folder that cannot be written, and ``PermissionDeniedError`` without
+    ``letter.make``. A letter whose case the actor may not see is skipped with the German reason.
     """
+    require(ctx.actor, "letter.make")
     letters.check_language("invitation", language)
     out_dir = prepare_folder(out_dir)
     with ctx.read() as session:

@@ -39,6 +39,13 @@ from ..errors import ConflictError, NotFoundError, UserError, ValidationError
 from ..i18n import _
 from . import audit
 from .context import ServiceContext
+from .permissions import (
+    actor_of,
+    ensure_case_visible,
+    ensure_person_case_data_visible,
+    require,
+    visible_case_clause,
+)
 from .search import reindex_persons
 
 GOAL_RATINGS = ("achieved", "partly", "not_achieved")
@@ -58,9 +65,11 @@ def phase_label(phase: str) -> str:
 
 
 def rating_label(rating: str) -> str:
-    return {"achieved": _("erreicht"), "partly": _("teilweise erreicht"), "not_achieved": _("nicht erreicht")}.get(
-        rating, rating
-    )
+    return {
+        "achieved": _("erreicht"),
+        "partly": _("teilweise erreicht"),
+        "not_achieved": _("nicht erreicht"),
+    }.get(rating, rating)
 
 
 # --- file numbers ---------------------------------------------------------------------------------------
@@ -76,9 +85,9 @@ def validate_pattern(pattern: str) -> None:
     unknown = names - PATTERN_FIELDS
     if unknown:
         raise UserError(
-            _("Unbekannter Platzhalter im Aktenzeichen-Muster: {{{name}}}. Erlaubt: {{Jahr}}, {{Monat}}, {{Nr}}.").format(
-                name=sorted(unknown)[0]
-            )
+            _(
+                "Unbekannter Platzhalter im Aktenzeichen-Muster: {{{name}}}. Erlaubt: {{Jahr}}, {{Monat}}, {{Nr}}."
+            ).format(name=sorted(unknown)[0])
         )
     if "Nr" not in names:
         raise UserError(_("Das Muster für Aktenzeichen braucht eine laufende Nummer {Nr}."))
@@ -95,7 +104,9 @@ def format_file_number(pattern: str, year: int, month: int, number: int) -> str:
 def next_file_number(session, on: date) -> str:
     """The next free file number for ``on``'s year; the counter lives in ``setting`` (one per year)."""
     pattern = session.get(Setting, "file_number_pattern")
-    pattern_text = pattern.value if pattern is not None and isinstance(pattern.value, str) else DEFAULT_PATTERN
+    pattern_text = (
+        pattern.value if pattern is not None and isinstance(pattern.value, str) else DEFAULT_PATTERN
+    )
     validate_pattern(pattern_text)
     key = f"file_number_counter:{on.year}"
     counter = session.get(Setting, key)
@@ -190,10 +201,12 @@ def _summary(case: Case, family: str, given: str, manager: str | None) -> CaseSu
 # --- use cases ------------------------------------------------------------------------------------------
 
 
-def _load_case(session, case_id: str) -> Case:
+def _load_case(session, case_id: str, action: str = "case.read") -> Case:
+    """The live case, if the session's actor may do ``action`` on it (``PermissionDeniedError`` otherwise)."""
     case = session.get(Case, case_id)
     if case is None or case.deleted_at is not None:
         raise NotFoundError(_("Keine Fallakte mit dieser Kennung gefunden."))
+    ensure_case_visible(session, case, action=action)
     return case
 
 
@@ -201,7 +214,9 @@ def _check_code(session, list_name: str, code: str | None, field_name: str, mess
     if code is None:
         return
     found = session.scalar(
-        select(func.count()).select_from(CodeEntry).where(CodeEntry.list_name == list_name, CodeEntry.code == code)
+        select(func.count())
+        .select_from(CodeEntry)
+        .where(CodeEntry.list_name == list_name, CodeEntry.code == code)
     )
     if not found:
         raise ValidationError({field_name: message.format(code=code[:40])})
@@ -224,7 +239,8 @@ def open_case(
 
     With ``member_ids`` (household members the case is also about) the client and those persons become the
     case's members (``case_member``) in the same transaction, and a case with further members becomes the
-    case of the client's household."""
+    case of the client's household. Needs ``case.write``."""
+    require(ctx.actor, "case.write")
     opened_on = opened_on or date.today()
     if opened_on > date.today():
         raise ValidationError({"opened_on": _("Ein Fall kann nicht in der Zukunft eröffnet werden.")})
@@ -251,7 +267,11 @@ def open_case(
         session.flush()
         session.add(
             CasePhaseChange(
-                case_id=case.id, from_phase=None, to_phase="intake", changed_on=opened_on, changed_by=ctx.actor.user_id
+                case_id=case.id,
+                from_phase=None,
+                to_phase="intake",
+                changed_on=opened_on,
+                changed_by=ctx.actor.user_id,
             )
         )
         if consent_on is not None:
@@ -275,7 +295,9 @@ def _case_view(session, case: Case) -> CaseView:
 
     person = session.get(Person, case.person_id)
     manager = session.get(UserAccount, case.case_manager_id) if case.case_manager_id else None
-    summary = _summary(case, person.family_name, person.given_names, manager.display_name if manager else None)
+    summary = _summary(
+        case, person.family_name, person.given_names, manager.display_name if manager else None
+    )
     history = [
         PhaseChangeView(c.from_phase, c.to_phase, c.changed_on, c.changed_by, c.note)
         for c in session.scalars(
@@ -294,9 +316,13 @@ def _case_view(session, case: Case) -> CaseView:
 
 
 def get_case(ctx: ServiceContext, case_id: str) -> CaseView:
+    """Open a case (an audited read): ``case.read`` and a case the actor may see."""
+    require(ctx.actor, "case.read")
     with ctx.write() as session:
         case = _load_case(session, case_id)
-        audit.record(session, "read", entity_type="case", entity_id=case.id, person_id=case.person_id, case_id=case.id)
+        audit.record(
+            session, "read", entity_type="case", entity_id=case.id, person_id=case.person_id, case_id=case.id
+        )
         return _case_view(session, case)
 
 
@@ -337,26 +363,37 @@ def change_phase(
     expected_version: int | None = None,
 ) -> CaseView:
     """Move a case to another phase under the rules in the module docstring."""
+    require(ctx.actor, "case.write")
     on = on or date.today()
     if to_phase not in CASE_PHASES:
         raise ValidationError({"phase": _("Unbekannte Phase: {phase}").format(phase=str(to_phase)[:30])})
     with ctx.write() as session:
-        case = _load_case(session, case_id)
+        case = _load_case(session, case_id, "case.write")
         if expected_version is not None and case.version != expected_version:
-            raise ConflictError(_("Diese Akte wurde inzwischen von einer anderen Sitzung geändert. Bitte neu laden."))
+            raise ConflictError(
+                _("Diese Akte wurde inzwischen von einer anderen Sitzung geändert. Bitte neu laden.")
+            )
         current = case.phase
         if current == "closed":
             raise UserError(_("Der Fall ist abgeschlossen. Bitte öffnen Sie ihn zuerst wieder."))
         if to_phase == current:
-            raise UserError(_("Der Fall ist bereits in der Phase {phase}.").format(phase=phase_label(current)))
+            raise UserError(
+                _("Der Fall ist bereits in der Phase {phase}.").format(phase=phase_label(current))
+            )
         if on < case.opened_on:
             raise ValidationError({"on": _("Das Datum liegt vor der Eröffnung des Falls.")})
         if on > date.today():
             raise ValidationError({"on": _("Ein Phasenwechsel kann nicht in der Zukunft liegen.")})
-        last = session.scalar(select(func.max(CasePhaseChange.changed_on)).where(CasePhaseChange.case_id == case.id))
+        last = session.scalar(
+            select(func.max(CasePhaseChange.changed_on)).where(CasePhaseChange.case_id == case.id)
+        )
         if last is not None and on < last:
             raise ValidationError(
-                {"on": _("Das Datum liegt vor dem letzten Phasenwechsel ({date}).").format(date=last.strftime("%d.%m.%Y"))}
+                {
+                    "on": _("Das Datum liegt vor dem letzten Phasenwechsel ({date}).").format(
+                        date=last.strftime("%d.%m.%Y")
+                    )
+                }
             )
         order = CASE_PHASES.index
         if to_phase != "closed" and order(to_phase) > order(current) + 1:
@@ -366,9 +403,7 @@ def change_phase(
                 )
             )
         if current == "intake" and to_phase != "closed" and not _has_case_consent(session, case, on):
-            raise UserError(
-                _("Vor dem Assessment muss die Einwilligung in das Fallmanagement erfasst sein.")
-            )
+            raise UserError(_("Vor dem Assessment muss die Einwilligung in das Fallmanagement erfasst sein."))
         goals = _open_goals(session, case.id)
         if current == "planning" and order(to_phase) > order(current) and to_phase != "closed" and not goals:
             raise UserError(_("Bitte vereinbaren Sie mindestens ein Ziel, bevor die Umsetzung beginnt."))
@@ -398,7 +433,9 @@ def change_phase(
         return _case_view(session, case)
 
 
-def _close(session, case: Case, on: date, reason: str | None, ratings: dict[str, str], goals: list[Goal]) -> None:
+def _close(
+    session, case: Case, on: date, reason: str | None, ratings: dict[str, str], goals: list[Goal]
+) -> None:
     if not reason:
         raise ValidationError({"closure_reason": _("Bitte wählen Sie einen Abschlussgrund.")})
     _check_code(session, "closure_reason", reason, "closure_reason", _("Unbekannter Abschlussgrund: {code}"))
@@ -411,11 +448,17 @@ def _close(session, case: Case, on: date, reason: str | None, ratings: dict[str,
             missing.append(goal.title)
             continue
         if rating not in GOAL_RATINGS:
-            raise ValidationError({"goal_ratings": _("Unbekannte Bewertung: {rating}").format(rating=rating[:20])})
+            raise ValidationError(
+                {"goal_ratings": _("Unbekannte Bewertung: {rating}").format(rating=rating[:20])}
+            )
         goal.status = rating
     if missing:
         raise ValidationError(
-            {"goal_ratings": _("Bitte bewerten Sie jedes Ziel vor dem Abschluss ({n} offen).").format(n=len(missing))}
+            {
+                "goal_ratings": _("Bitte bewerten Sie jedes Ziel vor dem Abschluss ({n} offen).").format(
+                    n=len(missing)
+                )
+            }
         )
     rated = [g.status for g in goals if g.status in GOAL_RATINGS]
     if rated:
@@ -431,11 +474,14 @@ def _close(session, case: Case, on: date, reason: str | None, ratings: dict[str,
     case.residence_status_at_closure = person.residence_status if person else None
 
 
-def reopen_case(ctx: ServiceContext, case_id: str, *, note: str | None = None, on: date | None = None) -> CaseView:
+def reopen_case(
+    ctx: ServiceContext, case_id: str, *, note: str | None = None, on: date | None = None
+) -> CaseView:
     """Reopen a closed case; it returns to the phase it had before closure."""
+    require(ctx.actor, "case.write")
     on = on or date.today()
     with ctx.write() as session:
-        case = _load_case(session, case_id)
+        case = _load_case(session, case_id, "case.write")
         if case.phase != "closed":
             raise UserError(_("Der Fall ist nicht abgeschlossen."))
         if on > date.today() or (case.closed_on is not None and on < case.closed_on):
@@ -473,8 +519,9 @@ def hand_over(ctx: ServiceContext, case_id: str, new_manager_id: str, *, note: s
     """Fallübergabe: another case manager takes the case; recorded in the journal."""
     from ..db.models import UserAccount
 
+    require(ctx.actor, "case.write")
     with ctx.write() as session:
-        case = _load_case(session, case_id)
+        case = _load_case(session, case_id, "case.write")
         manager = session.get(UserAccount, new_manager_id)
         if manager is None or not manager.active:
             raise NotFoundError(_("Diese Case Manager/in gibt es nicht oder sie ist nicht aktiv."))
@@ -524,10 +571,15 @@ def list_cases(
     life area; ``overdue_only`` the cases with something overdue on ``today`` (default: the current date):
     an open Wiedervorlage, the review date of an open goal or an unfinished step of an open goal due before
     today.
+
+    Only the cases the session's actor may see (own, shared, team; none for reception and administration).
     """
     from ..db.models import UserAccount
 
     stmt = _summary_columns().where(Case.deleted_at.is_(None))
+    visible = visible_case_clause(actor_of(session))
+    if visible is not None:
+        stmt = stmt.where(visible)
     if phase == "open":
         stmt = stmt.where(Case.phase != "closed")
     elif phase:
@@ -592,14 +644,23 @@ def record_consent(
     valid_until: date | None = None,
 ) -> str:
     """Record that the person was informed and consented to case management (Art. 6, 9 DSGVO)."""
+    require(ctx.actor, "consent.write")
     with ctx.write() as session:
         person = session.get(Person, person_id)
         if person is None or person.deleted_at is not None:
             raise NotFoundError(_("Keine Person mit dieser Kennung gefunden."))
-        return _add_consent(session, person_id, case_id, given_on, form, includes_special_categories, valid_until)
+        if case_id is not None:
+            _load_case(session, case_id, "consent.write")
+        else:
+            ensure_person_case_data_visible(session, person_id, action="consent.write")
+        return _add_consent(
+            session, person_id, case_id, given_on, form, includes_special_categories, valid_until
+        )
 
 
-def _add_consent(session, person_id, case_id, given_on, form, includes_special_categories, valid_until) -> str:
+def _add_consent(
+    session, person_id, case_id, given_on, form, includes_special_categories, valid_until
+) -> str:
     if form not in ("written", "oral", "electronic"):
         raise ValidationError({"form": _("Form der Einwilligung: schriftlich, mündlich oder elektronisch.")})
     if given_on > date.today():
@@ -617,5 +678,7 @@ def _add_consent(session, person_id, case_id, given_on, form, includes_special_c
     )
     session.add(consent)
     session.flush()
-    audit.record(session, "create", entity_type="consent", entity_id=consent.id, person_id=person_id, case_id=case_id)
+    audit.record(
+        session, "create", entity_type="consent", entity_id=consent.id, person_id=person_id, case_id=case_id
+    )
     return consent.id

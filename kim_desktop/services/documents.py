@@ -20,6 +20,13 @@ from ..errors import NotFoundError, UserError
 from ..i18n import _, format_date
 from . import audit
 from .context import Actor, ServiceContext
+from .permissions import (
+    actor_of,
+    ensure_case_id_visible,
+    ensure_person_case_data_visible,
+    require,
+    visible_case_id_clause,
+)
 
 log = logging.getLogger(__name__)
 
@@ -89,12 +96,23 @@ def _select():
     )
 
 
+def _ensure_visible(session, person_id: str | None, case_id: str | None, action: str) -> None:
+    """A document of a case needs that case visible; one without a case the person's case data."""
+    if case_id is not None:
+        ensure_case_id_visible(session, case_id, action=action)
+    elif person_id is not None:
+        ensure_person_case_data_visible(session, person_id, action=action)
+
+
 def list_documents(
     ctx: ServiceContext, *, person_id: str | None = None, case_id: str | None = None
 ) -> list[DocumentInfo]:
     """The archived documents of a person (all of them, case letters included) or of a case, newest first.
 
-    Metadata only, no content. Logged as a read of the list."""
+    Metadata only, no content. Logged as a read of the list. Case content: the person's case data resp. the
+    case must be visible to the actor; of a person's documents only those without a case or of a visible case
+    are listed."""
+    require(ctx.actor, "person.read_case_data")
     if not person_id and not case_id:
         raise UserError(
             _("Bitte eine Person oder einen Fall angeben, deren Dokumente angezeigt werden sollen.")
@@ -106,6 +124,13 @@ def list_documents(
         stmt = stmt.where(Document.case_id == case_id)
     stmt = stmt.order_by(Document.created_at.desc(), Document.id)
     with ctx.write() as session:
+        if case_id:
+            ensure_case_id_visible(session, case_id)
+        if person_id:
+            ensure_person_case_data_visible(session, person_id)
+        visible = visible_case_id_clause(actor_of(session), Document.case_id)
+        if visible is not None:
+            stmt = stmt.where(visible)
         rows = [_info(row) for row in session.execute(stmt)]
         owner = person_id
         if owner is None and case_id:
@@ -120,12 +145,15 @@ def list_documents(
 def open_document(ctx: ServiceContext, document_id: str) -> tuple[DocumentInfo, bytes]:
     """One archived document with its content (an audited read), checked against its SHA-256.
 
-    Raises ``UserError`` when the stored content does not match the checksum taken when it was archived."""
+    Raises ``UserError`` when the stored content does not match the checksum taken when it was archived, and
+    ``PermissionDeniedError`` unless the document's case (or person) is visible to the actor."""
+    require(ctx.actor, "person.read_case_data")
     with ctx.write() as session:
         row = session.execute(_select().where(Document.id == document_id)).one_or_none()
         if row is None:
             raise NotFoundError(_("Kein archiviertes Dokument mit dieser Kennung gefunden."))
         info = _info(row)
+        _ensure_visible(session, info.person_id, info.case_id, "person.read_case_data")
         content = session.scalar(select(Document.content).where(Document.id == document_id))
         intact = (
             content is not None
@@ -152,12 +180,14 @@ def record_output(ctx: ServiceContext, document_id: str, action: str) -> None:
     """Log that a copy of an archived document left the program (``print`` or ``export``)."""
     if action not in OUTPUT_ACTIONS:
         raise ValueError(f"unknown output action {action!r}")
+    require(ctx.actor, "letter.make")
     with ctx.write() as session:
         row = session.execute(
             select(Document.person_id, Document.case_id).where(Document.id == document_id)
         ).one_or_none()
         if row is None:
             raise NotFoundError(_("Kein archiviertes Dokument mit dieser Kennung gefunden."))
+        _ensure_visible(session, row.person_id, row.case_id, "letter.make")
         audit.record(
             session, action, entity_type="document", entity_id=document_id, person_id=row.person_id,
             case_id=row.case_id, detail={"copy": True},

@@ -40,6 +40,7 @@ from sqlalchemy.orm import aliased
 from ..db.models import Person, PersonNameVariant, PersonNationality, SearchKey
 from . import names
 from .dates import PartialDate
+from .permissions import require_session
 
 THRESHOLD = 0.60
 CANDIDATE_LIMIT = 2000
@@ -130,7 +131,9 @@ def score(new: PersonFacts, old: PersonFacts) -> float:
     family = _name_points(new.family, old.family, W_FAMILY_TOKEN, W_FAMILY_PHONETIC)
     swapped = False
     if family == 0.0:
-        swapped = bool(_name_points(new.family, old.given, 1, 1) and _name_points(new.given, old.family, 1, 1))
+        swapped = bool(
+            _name_points(new.family, old.given, 1, 1) and _name_points(new.given, old.family, 1, 1)
+        )
         family = W_FAMILY_SWAPPED if swapped else 0.0
     if family == 0.0:
         return 0.0
@@ -180,6 +183,7 @@ def find_duplicates(
     threshold: float = THRESHOLD,
 ) -> list[DuplicateCandidate]:
     """Stored persons scoring at least ``threshold`` against the entry, best first."""
+    require_session(session, "person.read_basic")
     new = PersonFacts.of(family_name, given_names, birth, phone, nationalities)
     if not new.family and not new.given:
         return []
@@ -213,21 +217,27 @@ def find_duplicates(
         )
         stmt = union(with_given, without_given)
     else:
-        stmt = select(Person.id).join(sk, sk.person_id == Person.id).where(sk.key.in_(family_keys or given_keys), *live)
+        stmt = (
+            select(Person.id)
+            .join(sk, sk.person_id == Person.id)
+            .where(sk.key.in_(family_keys or given_keys), *live)
+        )
     ids = list(session.scalars(select(stmt.subquery().c[0]).distinct().limit(CANDIDATE_LIMIT)))
     if not ids:
         return []
     # Plain columns, not ORM objects: the check runs while the counsellor types.
     variants: dict[str, list[tuple[str, str]]] = {}
     for pid, family, given in session.execute(
-        select(PersonNameVariant.person_id, PersonNameVariant.family_name, PersonNameVariant.given_names).where(
-            PersonNameVariant.person_id.in_(ids)
-        )
+        select(
+            PersonNameVariant.person_id, PersonNameVariant.family_name, PersonNameVariant.given_names
+        ).where(PersonNameVariant.person_id.in_(ids))
     ):
         variants.setdefault(pid, []).append((family, given))
     countries: dict[str, list[str]] = {}
     for pid, code in session.execute(
-        select(PersonNationality.person_id, PersonNationality.country_code).where(PersonNationality.person_id.in_(ids))
+        select(PersonNationality.person_id, PersonNationality.country_code).where(
+            PersonNationality.person_id.in_(ids)
+        )
     ):
         countries.setdefault(pid, []).append(code)
     candidates = []
@@ -238,7 +248,9 @@ def find_duplicates(
         ).where(Person.id.in_(ids))
     ):  # fmt: skip
         old_birth = PartialDate.from_parts(year, month, day)
-        old = PersonFacts.of(family, given, old_birth, phone_number, countries.get(pid, ()), variants.get(pid, ()))
+        old = PersonFacts.of(
+            family, given, old_birth, phone_number, countries.get(pid, ()), variants.get(pid, ())
+        )
         value = score(new, old)
         if value >= threshold:
             candidates.append(DuplicateCandidate(pid, family, given, old_birth, city, value))

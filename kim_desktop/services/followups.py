@@ -19,6 +19,14 @@ from ..errors import NotFoundError, ValidationError
 from ..i18n import _
 from . import audit
 from .context import ServiceContext
+from .permissions import (
+    actor_of,
+    ensure_case_id_visible,
+    ensure_case_visible,
+    require,
+    visible_case_clause,
+    visible_case_id_clause,
+)
 
 DEFAULTS = {"reminder_residence_weeks": 8, "reminder_consent_weeks": 4, "referral_feedback_days": 21}
 
@@ -53,19 +61,28 @@ def _setting(session, key: str) -> int:
 
 
 def add_follow_up(
-    ctx: ServiceContext, title: str, due_on: date, *, case_id: str | None = None, assigned_to: str | None = None
+    ctx: ServiceContext,
+    title: str,
+    due_on: date,
+    *,
+    case_id: str | None = None,
+    assigned_to: str | None = None,
 ) -> str:
     title = (title or "").strip()
     if not title:
         raise ValidationError({"title": _("Bitte geben Sie an, worum es bei der Wiedervorlage geht.")})
     if len(title) > 300:
         raise ValidationError({"title": _("Der Titel darf höchstens 300 Zeichen lang sein.")})
+    require(ctx.actor, "case.write")
     with ctx.write() as session:
         if case_id is not None:
             case = session.get(Case, case_id)
             if case is None or case.deleted_at is not None:
                 raise NotFoundError(_("Keine Fallakte mit dieser Kennung gefunden."))
-        row = FollowUp(case_id=case_id, title=title, due_on=due_on, assigned_to=assigned_to or ctx.actor.user_id)
+            ensure_case_visible(session, case, action="case.write")
+        row = FollowUp(
+            case_id=case_id, title=title, due_on=due_on, assigned_to=assigned_to or ctx.actor.user_id
+        )
         session.add(row)
         session.flush()
         audit.record(session, "create", entity_type="follow_up", entity_id=row.id, case_id=case_id)
@@ -73,10 +90,12 @@ def add_follow_up(
 
 
 def complete_follow_up(ctx: ServiceContext, follow_up_id: str) -> None:
+    require(ctx.actor, "case.write")
     with ctx.write() as session:
         row = session.get(FollowUp, follow_up_id)
         if row is None or row.deleted_at is not None:
             raise NotFoundError(_("Diese Wiedervorlage gibt es nicht (mehr)."))
+        ensure_case_id_visible(session, row.case_id, action="case.write")
         row.done_at = utcnow()
 
 
@@ -84,12 +103,22 @@ def _name(family: str, given: str) -> str:
     return f"{family}, {given}" if given else family
 
 
-def reminders(session, *, user_id: str | None = None, today: date | None = None, horizon_days: int = 14) -> list[Reminder]:
-    """Everything due up to ``horizon_days`` ahead (and everything overdue), for open cases."""
+def reminders(
+    session, *, user_id: str | None = None, today: date | None = None, horizon_days: int = 14
+) -> list[Reminder]:
+    """Everything due up to ``horizon_days`` ahead (and everything overdue), for open cases.
+
+    Only of the cases the session's actor may see: reception and administration get their own Wiedervorlagen
+    without a case, no case reminders."""
     today = today or date.today()
     until = today + timedelta(days=horizon_days)
     result: list[Reminder] = []
+    actor = actor_of(session)
     mine = (Case.case_manager_id == user_id) if user_id else True
+    visible = visible_case_clause(actor)
+    if visible is None:
+        visible = True
+    follow_up_visible = visible_case_id_clause(actor, FollowUp.case_id)
 
     stmt = (
         select(FollowUp.id, FollowUp.title, FollowUp.due_on, FollowUp.case_id, Case.person_id)
@@ -98,16 +127,27 @@ def reminders(session, *, user_id: str | None = None, today: date | None = None,
     )
     if user_id:
         stmt = stmt.where(FollowUp.assigned_to == user_id)
+    if follow_up_visible is not None:
+        stmt = stmt.where(follow_up_visible)
     for fid, title, due, case_id, person_id in session.execute(stmt.order_by(FollowUp.due_on).limit(500)):
         result.append(Reminder("follow_up", due, title, case_id, person_id, fid))
 
-    open_cases = select(Case.id, Case.person_id).where(Case.phase != "closed", Case.deleted_at.is_(None), mine).subquery()
+    open_cases = (
+        select(Case.id, Case.person_id)
+        .where(Case.phase != "closed", Case.deleted_at.is_(None), mine, visible)
+        .subquery()
+    )
 
     weeks = _setting(session, "reminder_residence_weeks")
     for person_id, case_id, family, given, valid_until in session.execute(
-        select(Person.id, open_cases.c.id, Person.family_name, Person.given_names, Person.residence_valid_until)
+        select(
+            Person.id, open_cases.c.id, Person.family_name, Person.given_names, Person.residence_valid_until
+        )
         .join(open_cases, open_cases.c.person_id == Person.id)
-        .where(Person.residence_valid_until.is_not(None), Person.residence_valid_until <= today + timedelta(weeks=weeks))
+        .where(
+            Person.residence_valid_until.is_not(None),
+            Person.residence_valid_until <= today + timedelta(weeks=weeks),
+        )
         .order_by(Person.residence_valid_until)
         .limit(500)
     ):
@@ -146,14 +186,34 @@ def reminders(session, *, user_id: str | None = None, today: date | None = None,
     for goal_title, review_on, case_id, person_id in session.execute(
         select(Goal.title, Goal.review_on, open_cases.c.id, open_cases.c.person_id)
         .join(open_cases, open_cases.c.id == Goal.case_id)
-        .where(Goal.status == "open", Goal.deleted_at.is_(None), Goal.review_on.is_not(None), Goal.review_on <= until)
+        .where(
+            Goal.status == "open",
+            Goal.deleted_at.is_(None),
+            Goal.review_on.is_not(None),
+            Goal.review_on <= until,
+        )
         .limit(500)
     ):
-        result.append(Reminder("goal_review", review_on, _("Ziel überprüfen: {goal}").format(goal=goal_title), case_id, person_id))
+        result.append(
+            Reminder(
+                "goal_review",
+                review_on,
+                _("Ziel überprüfen: {goal}").format(goal=goal_title),
+                case_id,
+                person_id,
+            )
+        )
 
     days = _setting(session, "referral_feedback_days")
     for sent_on, follow_days, case_id, person_id, family, given in session.execute(
-        select(Referral.sent_on, Referral.follow_up_days, open_cases.c.id, Person.id, Person.family_name, Person.given_names)
+        select(
+            Referral.sent_on,
+            Referral.follow_up_days,
+            open_cases.c.id,
+            Person.id,
+            Person.family_name,
+            Person.given_names,
+        )
         .join(open_cases, open_cases.c.id == Referral.case_id)
         .join(Person, Person.id == Referral.person_id)
         .where(Referral.status == "sent", Referral.deleted_at.is_(None), Referral.sent_on.is_not(None))
@@ -174,10 +234,16 @@ def reminders(session, *, user_id: str | None = None, today: date | None = None,
 
 
 def workplace(session, *, user_id: str | None = None, today: date | None = None) -> Workplace:
+    """The start page: reminders and case counts per phase, of the cases the session's actor may see."""
+    visible = visible_case_clause(actor_of(session))
     counts = dict(
         session.execute(
             select(Case.phase, func.count())
-            .where(Case.deleted_at.is_(None), (Case.case_manager_id == user_id) if user_id else True)
+            .where(
+                Case.deleted_at.is_(None),
+                (Case.case_manager_id == user_id) if user_id else True,
+                True if visible is None else visible,
+            )
             .group_by(Case.phase)
         ).all()
     )
@@ -185,7 +251,8 @@ def workplace(session, *, user_id: str | None = None, today: date | None = None)
 
 
 def case_follow_ups(session, case_id: str, *, include_done: bool = False) -> list[FollowUp]:
-    """The Wiedervorlagen of one case, open ones first by due date."""
+    """The Wiedervorlagen of one case, open ones first by due date. ``case.read`` and a visible case."""
+    ensure_case_id_visible(session, case_id, action="case.read")
     stmt = select(FollowUp).where(FollowUp.case_id == case_id, FollowUp.deleted_at.is_(None))
     if not include_done:
         stmt = stmt.where(FollowUp.done_at.is_(None))

@@ -24,6 +24,7 @@ from ..i18n import _
 from . import audit
 from .context import ServiceContext
 from .dates import PartialDate
+from .permissions import ensure_case_id_visible, ensure_case_visible, require, require_session
 
 # In the order the UI offers them.
 RELATIONS = ("spouse", "child", "parent", "sibling", "guardian", "other")
@@ -88,6 +89,7 @@ class HouseholdMemberView:
 
 def household_id_of(session, person_id: str) -> str | None:
     """The (live) household the person belongs to, or ``None``."""
+    require_session(session, "person.read_basic")
     return session.scalar(
         select(Household.id)
         .join(HouseholdMember, HouseholdMember.household_id == Household.id)
@@ -102,8 +104,9 @@ def household_of(session, person_id: str) -> list[HouseholdMemberView]:
 
     Ordered by relation (spouse, children, parents, siblings, guardian, others, not recorded), then birth and
     name. Deleted and merged-away persons are left out. Not audited: names and birth dates only, as in the
-    person list.
+    person list (``person.read_basic``).
     """
+    require_session(session, "person.read_basic")
     household_id = household_id_of(session, person_id)
     if household_id is None:
         return []
@@ -116,8 +119,14 @@ def household_of(session, person_id: str) -> list[HouseholdMemberView]:
     )
     rows = session.execute(
         select(
-            Person.id, Person.family_name, Person.given_names, Person.birth_year, Person.birth_month,
-            Person.birth_day, Person.sort_name, HouseholdMember.role,
+            Person.id,
+            Person.family_name,
+            Person.given_names,
+            Person.birth_year,
+            Person.birth_month,
+            Person.birth_day,
+            Person.sort_name,
+            HouseholdMember.role,
         )  # fmt: skip
         .join(HouseholdMember, HouseholdMember.person_id == Person.id)
         .where(
@@ -137,7 +146,9 @@ def household_of(session, person_id: str) -> list[HouseholdMemberView]:
 
 
 def case_members(session, case_id: str) -> list[str]:
-    """Ids of the persons a case is about (the client first, then the others by name)."""
+    """Ids of the persons a case is about (the client first, then the others by name). Case content:
+    ``case.read`` and a visible case."""
+    ensure_case_id_visible(session, case_id)
     case = session.get(Case, case_id)
     ids = list(
         session.scalars(
@@ -176,6 +187,7 @@ def _check_relation(relation: str) -> None:
 
 def check_member(session, person_id: str, member_id: str, relation: str) -> HouseholdMemberView:
     """What ``add_member`` would add, without writing; raises the same German errors it would."""
+    require_session(session, "person.write")
     if person_id == member_id:
         raise UserError(_("Eine Person kann nicht ihr eigenes Haushaltsmitglied sein."))
     _check_relation(relation)
@@ -223,6 +235,7 @@ def add_member(ctx: ServiceContext, person_id: str, member_id: str, relation: st
     belong to two different households. Idempotent: a second call with the same values changes nothing. A
     different relation between the two replaces the recorded one (both directions).
     """
+    require(ctx.actor, "person.write")
     with ctx.write() as session:
         check_member(session, person_id, member_id, relation)
         person = _live_person(session, person_id)
@@ -240,14 +253,18 @@ def add_member(ctx: ServiceContext, person_id: str, member_id: str, relation: st
         elif theirs is None:
             household_id = own
             session.add(
-                HouseholdMember(household_id=own, person_id=member_id, role=_JOINING_ROLE.get(relation, "other"))
+                HouseholdMember(
+                    household_id=own, person_id=member_id, role=_JOINING_ROLE.get(relation, "other")
+                )
             )
             changed["joined"] = member_id
         elif own is None:
             household_id = theirs
             session.add(
                 HouseholdMember(
-                    household_id=theirs, person_id=person_id, role=_JOINING_ROLE.get(INVERSE[relation], "other")
+                    household_id=theirs,
+                    person_id=person_id,
+                    role=_JOINING_ROLE.get(INVERSE[relation], "other"),
                 )
             )
             changed["joined"] = person_id
@@ -268,6 +285,7 @@ def add_member(ctx: ServiceContext, person_id: str, member_id: str, relation: st
 
 def remove_member(ctx: ServiceContext, household_id: str, person_id: str) -> None:
     """Take a person out of a household (the relations stay); an empty household is removed."""
+    require(ctx.actor, "person.write")
     with ctx.write() as session:
         household = session.get(Household, household_id)
         if household is None or household.deleted_at is not None:
@@ -277,7 +295,9 @@ def remove_member(ctx: ServiceContext, household_id: str, person_id: str) -> Non
             raise NotFoundError(_("Diese Person gehört nicht zu diesem Haushalt."))
         session.delete(row)
         session.flush()
-        left = session.scalar(select(HouseholdMember.person_id).where(HouseholdMember.household_id == household_id))
+        left = session.scalar(
+            select(HouseholdMember.person_id).where(HouseholdMember.household_id == household_id)
+        )
         if left is None:
             from ..db.base import utcnow
 
@@ -295,6 +315,7 @@ def insert_case_members(session, case: Case, person_ids: Iterable[str]) -> list[
     then, as the caller's transaction rolls back). When other members are added and the case has no
     household yet, it becomes the case of the client's household.
     """
+    require_session(session, "case.write")
     wanted = list(dict.fromkeys([case.person_id, *person_ids]))
     for pid in wanted:
         _live_person(session, pid)
@@ -310,10 +331,12 @@ def insert_case_members(session, case: Case, person_ids: Iterable[str]) -> list[
 
 def add_case_members(ctx: ServiceContext, case_id: str, person_ids: Iterable[str]) -> list[str]:
     """Make a case also about ``person_ids`` (household members); returns the ids newly added."""
+    require(ctx.actor, "case.write")
     with ctx.write() as session:
         case = session.get(Case, case_id)
         if case is None or case.deleted_at is not None:
             raise NotFoundError(_("Keine Fallakte mit dieser Kennung gefunden."))
+        ensure_case_visible(session, case, action="case.write")
         added = insert_case_members(session, case, person_ids)
         if added:
             audit.record(
@@ -325,10 +348,12 @@ def add_case_members(ctx: ServiceContext, case_id: str, person_ids: Iterable[str
 
 def remove_case_member(ctx: ServiceContext, case_id: str, person_id: str) -> None:
     """Take a household member out of a case (never the client the case is opened for)."""
+    require(ctx.actor, "case.write")
     with ctx.write() as session:
         case = session.get(Case, case_id)
         if case is None or case.deleted_at is not None:
             raise NotFoundError(_("Keine Fallakte mit dieser Kennung gefunden."))
+        ensure_case_visible(session, case, action="case.write")
         if person_id == case.person_id:
             raise UserError(_("Die Klient*in, für die der Fall eröffnet wurde, bleibt im Fall."))
         result = session.execute(

@@ -34,6 +34,15 @@ from .codes import code_labels
 from .context import ServiceContext
 from .dates import PartialDate
 from .localtime import local_time
+from .permissions import (
+    actor_of,
+    ensure_case_id_visible,
+    ensure_case_visible,
+    ensure_person_case_data_visible,
+    require,
+    require_session,
+    visible_case_id_clause,
+)
 
 PERSON_LETTERS = ("consent", "release", "privacy", "certificate", "access-report")
 CASE_LETTERS = ("plan", "closing")
@@ -151,7 +160,11 @@ def _case_context(session, case: Case) -> dict[str, Any]:
     from .journal import goals
 
     reasons = code_labels(session, "closure_reason")
-    who = {"client": "Klient*in", "case_manager": "Case Manager/in", "other": "andere Stelle"}  # letter language
+    who = {
+        "client": "Klient*in",
+        "case_manager": "Case Manager/in",
+        "other": "andere Stelle",
+    }  # letter language
     return {
         "aktenzeichen": case.file_number,
         "eroeffnet_am": format_date(case.opened_on),
@@ -160,9 +173,15 @@ def _case_context(session, case: Case) -> dict[str, Any]:
         "ziele": [
             {
                 "titel": goal.title,
-                "bewertung": rating_label(goal.status) if goal.status != "open" else LETTER_TEXTS["de"]["open"],
+                "bewertung": rating_label(goal.status)
+                if goal.status != "open"
+                else LETTER_TEXTS["de"]["open"],
                 "schritte": [
-                    {"beschreibung": s.description, "wer": who.get(s.responsible, s.responsible), "bis": format_date(s.due_on)}
+                    {
+                        "beschreibung": s.description,
+                        "wer": who.get(s.responsible, s.responsible),
+                        "bis": format_date(s.due_on),
+                    }
                     for s in steps
                 ],
             }
@@ -180,6 +199,9 @@ def build_context(
     appointment_id: str | None = None,
     referral_id: str | None = None,
 ) -> tuple[dict[str, Any], Person, Case | None]:
+    """The placeholders of a letter. Needs ``letter.make`` and the letter's case (or, without a case, the
+    person's case data) visible to the actor."""
+    require_session(session, "letter.make")
     case = session.get(Case, case_id) if case_id else None
     appointment = session.get(Appointment, appointment_id) if appointment_id else None
     referral = session.get(Referral, referral_id) if referral_id else None
@@ -195,13 +217,19 @@ def build_context(
         case = session.get(Case, appointment.case_id)
     if person_id is None and appointment is not None:
         person_id = session.scalars(
-            select(AppointmentParticipant.person_id).where(AppointmentParticipant.appointment_id == appointment.id)
+            select(AppointmentParticipant.person_id).where(
+                AppointmentParticipant.appointment_id == appointment.id
+            )
         ).first()
     if person_id is None:
         person_id = (referral.person_id if referral else None) or (case.person_id if case else None)
     person = session.get(Person, person_id) if person_id else None
     if person is None or person.deleted_at is not None:
         raise NotFoundError(_("Keine Person mit dieser Kennung gefunden."))
+    if case is not None:
+        ensure_case_visible(session, case, action="letter.make")
+    else:
+        ensure_person_case_data_visible(session, person.id, action="letter.make")
     profile = office_profile(session)
     context: dict[str, Any] = {
         "person": _person_context(person),
@@ -212,7 +240,9 @@ def build_context(
         "buero": {
             "name": profile["organisation"],
             "einheit": profile["unit"],
-            "anschrift": ", ".join(p for p in (profile["street"], f"{profile['postcode']} {profile['city']}".strip()) if p),
+            "anschrift": ", ".join(
+                p for p in (profile["street"], f"{profile['postcode']} {profile['city']}".strip()) if p
+            ),
             "telefon": profile["phone"],
             "email": profile["email"],
             "sprechzeiten": profile["office_hours"],
@@ -230,7 +260,9 @@ def build_context(
             "ende": ends.strftime("%H:%M"),
             "datum": starts.strftime("%d.%m.%Y"),
             "uhrzeit": starts.strftime("%H:%M"),
-            "ort": ", ".join(p for p in (location.name, location.street, location.city) if p) if location else "",
+            "ort": ", ".join(p for p in (location.name, location.street, location.city) if p)
+            if location
+            else "",
             "mitbringen": appointment.note or "",
             "dolmetschung": bool(appointment.interpreter_language or appointment.interpreter_id),
         }
@@ -265,12 +297,18 @@ def make_letter(
     from ..reports.letter import Letter, Translation, render_letter
     from .office import letterhead
 
+    require(ctx.actor, "letter.make")
     check_language(key, language)
     with ctx.write() as session:
         template = letter_templates.get_template(session, key, "de")
         translated = letter_templates.get_template(session, key, language) if language != "de" else None
         context, person, case = build_context(
-            session, ctx, person_id=person_id, case_id=case_id, appointment_id=appointment_id, referral_id=referral_id
+            session,
+            ctx,
+            person_id=person_id,
+            case_id=case_id,
+            appointment_id=appointment_id,
+            referral_id=referral_id,
         )
         if key == "access-report":  # Art. 15 DSGVO: the person's stored data in sections
             from .subject_access import access_report_sections
@@ -281,14 +319,18 @@ def make_letter(
         if key == "invitation" and not context["termin"]:
             raise UserError(_("Eine Einladung gehört zu einem Termin: bitte einen Termin angeben."))
         if key == "referral" and not context["vermittlung"]:
-            raise UserError(_("Ein Vermittlungsschreiben gehört zu einer Vermittlung: bitte eine Vermittlung angeben."))
+            raise UserError(
+                _("Ein Vermittlungsschreiben gehört zu einer Vermittlung: bitte eine Vermittlung angeben.")
+            )
         # Art. 18 allows storage only – but the person's own right of access (Art. 15) stays; the access report
         # is also handed over in person, so it needs no postal address.
         if key != "access-report":
             retention.ensure_not_restricted(session, person.id)
         if key != "access-report" and not (person.street and (person.postcode or person.city)):
             raise UserError(
-                _("Für diese Person ist keine vollständige Anschrift gespeichert. Bitte zuerst Straße, PLZ und Ort erfassen.")
+                _(
+                    "Für diese Person ist keine vollständige Anschrift gespeichert. Bitte zuerst Straße, PLZ und Ort erfassen."
+                )
             )
         paragraphs = letter_templates.render(template.body, context)
         subject = letter_templates.render_subject(template.subject, context)
@@ -304,7 +346,13 @@ def make_letter(
             info.append((texts["email"], profile["email"]))
         info.append((texts["date"], format_date(date.today())))
         return_line = ", ".join(
-            p for p in (profile["organisation"], profile["street"], f"{profile['postcode']} {profile['city']}".strip()) if p
+            p
+            for p in (
+                profile["organisation"],
+                profile["street"],
+                f"{profile['postcode']} {profile['city']}".strip(),
+            )
+            if p
         )
         translation = None
         if translated is not None:
@@ -369,8 +417,19 @@ def _letter_form(session) -> str:
     return letter_form(session)
 
 
-def archived_documents(session, *, person_id: str | None = None, case_id: str | None = None) -> list[Document]:
+def archived_documents(
+    session, *, person_id: str | None = None, case_id: str | None = None
+) -> list[Document]:
+    """Archived documents of a person or a case (with content); only those of cases the actor may see."""
+    require_session(session, "person.read_case_data")
+    if case_id:
+        ensure_case_id_visible(session, case_id)
+    if person_id:
+        ensure_person_case_data_visible(session, person_id)
     stmt = select(Document).where(Document.deleted_at.is_(None))
+    visible = visible_case_id_clause(actor_of(session), Document.case_id)
+    if visible is not None:
+        stmt = stmt.where(visible)
     if person_id:
         stmt = stmt.where(Document.person_id == person_id)
     if case_id:

@@ -34,6 +34,7 @@ from ..errors import NotFoundError, UserError, ValidationError
 from ..i18n import _
 from . import audit
 from .context import ServiceContext
+from .permissions import ensure_person_case_data_visible, require
 from .search import reindex_persons, sort_name
 
 MERGEABLE_FIELDS = (
@@ -80,6 +81,7 @@ def _display(person: Person, field: str) -> str:
 
 def merge_preview(ctx: ServiceContext, keep_id: str, other_id: str) -> list[tuple[str, str, str]]:
     """(field, kept value, other value) for every field where the two records differ, for display."""
+    require(ctx.actor, "person.read_basic")
     if keep_id == other_id:
         raise UserError(_("Eine Person kann nicht mit sich selbst zusammengeführt werden."))
     with ctx.read() as session:
@@ -91,20 +93,32 @@ def merge_preview(ctx: ServiceContext, keep_id: str, other_id: str) -> list[tupl
 
 
 def merge_persons(
-    ctx: ServiceContext, keep_id: str, remove_id: str, *, take_from_other: set[str] | frozenset[str] = frozenset()
+    ctx: ServiceContext,
+    keep_id: str,
+    remove_id: str,
+    *,
+    take_from_other: set[str] | frozenset[str] = frozenset(),
 ) -> str:
     """Merge ``remove_id`` into ``keep_id``; ``take_from_other`` names the fields whose value comes from the
-    removed record (all others keep the kept record's value, except empty ones, which are filled)."""
+    removed record (all others keep the kept record's value, except empty ones, which are filled).
+
+    Needs ``person.write`` and, as the merge moves case files and writes into their journal, case data of
+    both persons the actor may see."""
+    require(ctx.actor, "person.write")
     if keep_id == remove_id:
         raise UserError(_("Eine Person kann nicht mit sich selbst zusammengeführt werden."))
     unknown = set(take_from_other) - set(MERGEABLE_FIELDS)
     if unknown:
-        raise ValidationError({"fields": _("Unbekanntes Feld: {field}").format(field=sorted(unknown)[0][:40])})
+        raise ValidationError(
+            {"fields": _("Unbekanntes Feld: {field}").format(field=sorted(unknown)[0][:40])}
+        )
     with ctx.write() as session:
         keep, other = session.get(Person, keep_id), session.get(Person, remove_id)
         for person in (keep, other):
             if person is None or person.deleted_at is not None or person.merged_into_id is not None:
                 raise NotFoundError(_("Eine der beiden Personen gibt es nicht (mehr)."))
+        for person_id in (keep_id, remove_id):
+            ensure_person_case_data_visible(session, person_id, action="person.write")
         changed = []
         for field in MERGEABLE_FIELDS:
             mine, theirs = _get(keep, field), _get(other, field)
@@ -116,17 +130,23 @@ def merge_persons(
 
         # Names of the removed record stay findable as other spellings of the kept one.
         spellings = {(v.family_name, v.given_names) for v in keep.name_variants}
-        extra = [(other.family_name, other.given_names)] + [(v.family_name, v.given_names) for v in other.name_variants]
+        extra = [(other.family_name, other.given_names)] + [
+            (v.family_name, v.given_names) for v in other.name_variants
+        ]
         order = len(keep.name_variants)
         for family, given in extra:
             if (family, given) not in spellings and (family, given) != (keep.family_name, keep.given_names):
-                keep.name_variants.append(PersonNameVariant(family_name=family, given_names=given, sort_order=order))
+                keep.name_variants.append(
+                    PersonNameVariant(family_name=family, given_names=given, sort_order=order)
+                )
                 spellings.add((family, given))
                 order += 1
         have = {n.country_code for n in keep.nationalities}
         for n in list(other.nationalities):
             if n.country_code not in have:
-                keep.nationalities.append(PersonNationality(country_code=n.country_code, sort_order=len(have)))
+                keep.nationalities.append(
+                    PersonNationality(country_code=n.country_code, sort_order=len(have))
+                )
                 have.add(n.country_code)
         langs = {lang.language_code for lang in keep.languages}
         for lang in list(other.languages):
@@ -144,12 +164,19 @@ def merge_persons(
         reindex_persons(session, [keep_id, remove_id])
 
         text = _("Personen zusammengeführt: ein zweiter Datensatz wurde in diese Person übernommen.")
-        case_ids = list(session.scalars(select(Case.id).where(Case.person_id == keep_id, Case.deleted_at.is_(None))))
+        case_ids = list(
+            session.scalars(select(Case.id).where(Case.person_id == keep_id, Case.deleted_at.is_(None)))
+        )
         for case_id in case_ids or [None]:
             session.add(
                 JournalEntry(
-                    case_id=case_id, person_id=keep_id, entry_date=date.today(), contact_type="notiz", text=text,
-                    system_generated=True, author_id=ctx.actor.user_id,
+                    case_id=case_id,
+                    person_id=keep_id,
+                    entry_date=date.today(),
+                    contact_type="notiz",
+                    text=text,
+                    system_generated=True,
+                    author_id=ctx.actor.user_id,
                 )  # fmt: skip
             )
         audit.record(
@@ -171,14 +198,22 @@ def _move_related(session, keep_id: str, remove_id: str) -> dict[str, int]:
     for model in (Case, JournalEntry, Consent, Referral, Document, ResidenceStatusChange):
         move(model)
     # Association tables: move what does not exist already for the kept person, drop the rest.
-    for model, key in ((CaseMember, "case_id"), (AppointmentParticipant, "appointment_id"), (HouseholdMember, "household_id")):
+    for model, key in (
+        (CaseMember, "case_id"),
+        (AppointmentParticipant, "appointment_id"),
+        (HouseholdMember, "household_id"),
+    ):
         present = set(session.scalars(select(getattr(model, key)).where(model.person_id == keep_id)))
         for value in list(session.scalars(select(getattr(model, key)).where(model.person_id == remove_id))):
             if value in present:
-                session.execute(delete(model).where(model.person_id == remove_id, getattr(model, key) == value))
+                session.execute(
+                    delete(model).where(model.person_id == remove_id, getattr(model, key) == value)
+                )
             else:
                 session.execute(
-                    update(model).where(model.person_id == remove_id, getattr(model, key) == value).values(person_id=keep_id)
+                    update(model)
+                    .where(model.person_id == remove_id, getattr(model, key) == value)
+                    .values(person_id=keep_id)
                 )
                 moved[model.__tablename__] = moved.get(model.__tablename__, 0) + 1
     # Relations: re-point both directions; a relation between the two records themselves disappears.

@@ -22,6 +22,7 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import exists, false, or_, select
+from sqlalchemy.orm import aliased
 
 from ..db.models import Case, CaseShare, UserAccount
 from ..errors import UserError
@@ -229,28 +230,53 @@ def visible_case_clause(actor: Actor, *, today: date | None = None):
     )
     parts = [Case.case_manager_id == actor.user_id, share]
     if TEAM_LEAD in actor.roles:
-        my_team = select(UserAccount.team_id).where(UserAccount.id == actor.user_id).scalar_subquery()
-        manager_team = (
-            select(UserAccount.team_id).where(UserAccount.id == Case.case_manager_id).scalar_subquery()
-        )
+        # Aliases: a query that joins ``user_account`` itself (the case lists) must not swallow these.
+        me, manager = aliased(UserAccount), aliased(UserAccount)
+        my_team = select(me.team_id).where(me.id == actor.user_id).scalar_subquery()
+        manager_team = select(manager.team_id).where(manager.id == Case.case_manager_id).scalar_subquery()
         parts.append(Case.team_id == my_team)
         parts.append(manager_team == my_team)
     return or_(*parts)
 
 
+def _person_in_case(person_id):
+    """The enclosing ``Case`` is about the person: its client (``case_file.person_id``) or a further member
+    (``case_member``). Cases opened without household members have no ``case_member`` row for the client."""
+    from ..db.models import CaseMember
+
+    return or_(
+        Case.person_id == person_id,
+        exists().where(CaseMember.case_id == Case.id, CaseMember.person_id == person_id),
+    )
+
+
 def visible_person_clause(actor: Actor, person_id_column, *, today: date | None = None):
-    """A WHERE clause on a person id column: persons that are members of a case ``actor`` may see.
+    """A WHERE clause on a person id column: persons that are the client or a member of a (live) case ``actor``
+    may see.
 
     ``None`` when the actor sees every person's case data. Used to hide case content (journal, goals,
     referrals, documents) of persons outside the caseload; names and contact data stay visible to every role
     with ``person.read_basic``.
     """
-    from ..db.models import CaseMember
-
     clause = visible_case_clause(actor, today=today)
     if clause is None:
         return None
-    return exists().where(CaseMember.person_id == person_id_column, CaseMember.case_id == Case.id, clause)
+    # ``correlate_except``: the case stays inside the EXISTS even when the outer query selects cases, too.
+    return exists(
+        select(Case.id)
+        .where(Case.deleted_at.is_(None), _person_in_case(person_id_column), clause)
+        .correlate_except(Case)
+    )
+
+
+def visible_case_id_clause(actor: Actor, case_id_column, *, today: date | None = None):
+    """A WHERE clause on a case id column (``follow_up.case_id``, ``document.case_id``): rows without a case
+    or of a case ``actor`` may see. ``None`` when every case is visible."""
+    clause = visible_case_clause(actor, today=today)
+    if clause is None:
+        return None
+    inner = select(Case.id).where(Case.id == case_id_column, clause).correlate_except(Case)
+    return or_(case_id_column.is_(None), exists(inner))
 
 
 def ensure_case_visible(session, case: Case, *, action: str = "case.read") -> Actor:
@@ -261,22 +287,27 @@ def ensure_case_visible(session, case: Case, *, action: str = "case.read") -> Ac
     return actor
 
 
-def ensure_person_case_data_visible(session, person_id: str, *, action: str = "person.read_case_data") -> Actor:
-    """Raise unless the actor may see case content of the person (a member of one of their visible cases,
-    or a person without any case yet, which every case role may work on)."""
-    from ..db.models import CaseMember
-
+def ensure_case_id_visible(session, case_id: str | None, *, action: str = "case.read") -> Actor:
+    """``ensure_case_visible`` for a case id. An unknown id needs only the action: the caller reports it."""
     actor = require_session(session, action)
-    clause = visible_person_clause(actor, CaseMember.person_id)
+    case = session.get(Case, case_id) if case_id else None
+    if case is not None and not can_see_case(session, actor, case):
+        raise PermissionDeniedError(action)
+    return actor
+
+
+def ensure_person_case_data_visible(
+    session, person_id: str, *, action: str = "person.read_case_data"
+) -> Actor:
+    """Raise unless the actor may see case content of the person (the client or a member of one of their
+    visible cases, or a person without any case yet, which every case role may work on)."""
+    actor = require_session(session, action)
+    clause = visible_person_clause(actor, person_id)
     if clause is None:
         return actor
-    has_case = session.scalar(select(exists().where(CaseMember.person_id == person_id)))
+    has_case = session.scalar(select(exists().where(Case.deleted_at.is_(None), _person_in_case(person_id))))
     if not has_case:
         return actor
-    visible = session.scalar(
-        select(exists().where(CaseMember.person_id == person_id, CaseMember.case_id == Case.id,
-                              visible_case_clause(actor)))
-    )
-    if not visible:
+    if not session.scalar(select(clause)):
         raise PermissionDeniedError(action)
     return actor

@@ -34,6 +34,7 @@ from . import audit, retention
 from .context import ServiceContext
 from .dates import PartialDate, parse_date, parse_partial_date
 from .duplicates import DuplicateCandidate, find_duplicates  # noqa: F401 (re-exported)
+from .permissions import actor_of, require, require_session, visible_case_clause
 from .person_list import PersonRow
 from .search import reindex_persons, sort_name
 
@@ -131,7 +132,9 @@ def _as_list(value: Any) -> list:
     return list(value)
 
 
-def validate_person(values: dict[str, Any], *, partial: bool = False, today: date | None = None) -> dict[str, Any]:
+def validate_person(
+    values: dict[str, Any], *, partial: bool = False, today: date | None = None
+) -> dict[str, Any]:
     """Check and normalise person fields; raises ``ValidationError`` with one German message per field.
 
     ``partial`` validates only the fields present (for updates). Code-list checks that need the database
@@ -188,9 +191,13 @@ def validate_person(values: dict[str, Any], *, partial: bool = False, today: dat
                     errors[name] = f"{_label(name)}: {exc}"
 
     if "sex" in present:
-        sex = (values.get("sex") or "u").strip().lower() if isinstance(values.get("sex"), str | None) else None
+        sex = (
+            (values.get("sex") or "u").strip().lower() if isinstance(values.get("sex"), str | None) else None
+        )
         if sex not in SEXES:
-            errors["sex"] = _("Geschlecht: bitte weiblich, männlich, divers, ohne Angabe oder unbekannt wählen.")
+            errors["sex"] = _(
+                "Geschlecht: bitte weiblich, männlich, divers, ohne Angabe oder unbekannt wählen."
+            )
         clean["sex"] = sex
     country_codes = countries("de")
     if "nationalities" in present:
@@ -230,9 +237,11 @@ def validate_person(values: dict[str, Any], *, partial: bool = False, today: dat
         clean["residence_status"] = (values.get("residence_status") or "").strip() or None
     if "other_spellings" in present:
         spellings = []
-        for item in _as_list(values.get("other_spellings")) if not isinstance(values.get("other_spellings"), str) else [
-            s.strip() for s in str(values.get("other_spellings")).splitlines() if s.strip()
-        ]:
+        for item in (
+            _as_list(values.get("other_spellings"))
+            if not isinstance(values.get("other_spellings"), str)
+            else [s.strip() for s in str(values.get("other_spellings")).splitlines() if s.strip()]
+        ):
             text = _clean_text("other_spellings", item, errors, limit=MAX_NAME * 2 + 2)
             if text:
                 spellings.append(text)
@@ -354,15 +363,13 @@ def _view(person: Person, file_numbers: list[str]) -> PersonView:
         district_since=person.district_since,
         note=person.note,
         other_spellings=[
-            f"{v.family_name}, {v.given_names}" if v.given_names else v.family_name for v in person.name_variants
+            f"{v.family_name}, {v.given_names}" if v.given_names else v.family_name
+            for v in person.name_variants
         ],
         file_numbers=file_numbers,
         created_at=person.created_at,
         updated_at=person.updated_at,
     )
-
-
-
 
 
 # --- use cases ------------------------------------------------------------------------------------------
@@ -372,12 +379,14 @@ def _check_residence_status(session, code: str | None) -> None:
     if code is None:
         return
     exists = session.scalar(
-        select(func.count()).select_from(CodeEntry).where(
-            CodeEntry.list_name == "residence_status", CodeEntry.code == code
-        )
+        select(func.count())
+        .select_from(CodeEntry)
+        .where(CodeEntry.list_name == "residence_status", CodeEntry.code == code)
     )
     if not exists:
-        raise ValidationError({"residence_status": _("Unbekannter Aufenthaltsstatus: {code}").format(code=code[:40])})
+        raise ValidationError(
+            {"residence_status": _("Unbekannter Aufenthaltsstatus: {code}").format(code=code[:40])}
+        )
 
 
 def _apply(session, person: Person, clean: dict[str, Any]) -> list[str]:
@@ -406,11 +415,15 @@ def _apply(session, person: Person, clean: dict[str, Any]) -> list[str]:
         changed.append("nationalities")
     if "languages" in clean and [(x.language_code, x.level) for x in person.languages] != clean["languages"]:
         person.languages = [
-            PersonLanguage(language_code=c, level=lvl, sort_order=i) for i, (c, lvl) in enumerate(clean["languages"])
+            PersonLanguage(language_code=c, level=lvl, sort_order=i)
+            for i, (c, lvl) in enumerate(clean["languages"])
         ]
         changed.append("languages")
     if "other_spellings" in clean:
-        current = [f"{v.family_name}, {v.given_names}" if v.given_names else v.family_name for v in person.name_variants]
+        current = [
+            f"{v.family_name}, {v.given_names}" if v.given_names else v.family_name
+            for v in person.name_variants
+        ]
         if current != clean["other_spellings"]:
             person.name_variants = [
                 PersonNameVariant(family_name=f, given_names=g, sort_order=i)
@@ -430,7 +443,10 @@ def _apply(session, person: Person, clean: dict[str, Any]) -> list[str]:
     return changed
 
 
-def create_person(ctx: ServiceContext, values: dict[str, Any], *, allow_duplicate: bool = False) -> PersonView:
+def create_person(
+    ctx: ServiceContext, values: dict[str, Any], *, allow_duplicate: bool = False
+) -> PersonView:
+    require(ctx.actor, "person.write")
     clean = validate_person(values)
     with ctx.write() as session:
         _check_residence_status(session, clean.get("residence_status"))
@@ -445,7 +461,9 @@ def create_person(ctx: ServiceContext, values: dict[str, Any], *, allow_duplicat
             )
             if candidates:
                 raise DuplicateError(
-                    _("Diese Person ist möglicherweise schon erfasst ({n} Treffer).").format(n=len(candidates)),
+                    _("Diese Person ist möglicherweise schon erfasst ({n} Treffer).").format(
+                        n=len(candidates)
+                    ),
                     candidates,
                 )
         # Filled completely before the first flush: one INSERT, version 1, no spurious field updates.
@@ -465,11 +483,24 @@ def create_person(ctx: ServiceContext, values: dict[str, Any], *, allow_duplicat
         return _view(person, [])
 
 
+def _file_numbers(session, person_id: str, *, order: bool = False) -> list[str]:
+    """File numbers of the person's cases that the session's actor may see."""
+    stmt = select(Case.file_number).where(Case.person_id == person_id)
+    if order:
+        stmt = stmt.where(Case.deleted_at.is_(None)).order_by(Case.opened_on)
+    clause = visible_case_clause(actor_of(session))
+    if clause is not None:
+        stmt = stmt.where(clause)
+    return list(session.scalars(stmt))
+
+
 def _load(session, person_id: str) -> Person:
     person = session.execute(
         select(Person)
         .options(
-            selectinload(Person.nationalities), selectinload(Person.languages), selectinload(Person.name_variants)
+            selectinload(Person.nationalities),
+            selectinload(Person.languages),
+            selectinload(Person.name_variants),
         )
         .where(Person.id == person_id)
     ).scalar_one_or_none()
@@ -479,16 +510,12 @@ def _load(session, person_id: str) -> Person:
 
 
 def get_person(ctx: ServiceContext, person_id: str) -> PersonView:
-    """Open a person (an audited read)."""
+    """Open a person (an audited read): names and contact data (``person.read_basic``); the file numbers only
+    of the cases the actor may see."""
+    require(ctx.actor, "person.read_basic")
     with ctx.write() as session:
         person = _load(session, person_id)
-        numbers = list(
-            session.scalars(
-                select(Case.file_number).where(Case.person_id == person_id, Case.deleted_at.is_(None)).order_by(
-                    Case.opened_on
-                )
-            )
-        )
+        numbers = _file_numbers(session, person_id, order=True)
         audit.record(session, "read", entity_type="person", entity_id=person.id, person_id=person.id)
         return _view(person, numbers)
 
@@ -496,6 +523,7 @@ def get_person(ctx: ServiceContext, person_id: str) -> PersonView:
 def update_person(
     ctx: ServiceContext, person_id: str, values: dict[str, Any], *, expected_version: int | None = None
 ) -> PersonView:
+    require(ctx.actor, "person.write")
     clean = validate_person(values, partial=True)
     from sqlalchemy.orm.exc import StaleDataError
 
@@ -521,8 +549,7 @@ def update_person(
                     person_id=person.id,
                     detail={"fields": sorted(changed)},
                 )
-            numbers = list(session.scalars(select(Case.file_number).where(Case.person_id == person_id)))
-            return _view(person, numbers)
+            return _view(person, _file_numbers(session, person_id))
     except StaleDataError:
         raise ConflictError(
             _("Diese Akte wurde inzwischen von einer anderen Sitzung geändert. Bitte neu laden.")
@@ -549,18 +576,26 @@ def _live():
 
 
 def count_persons(session) -> int:
+    require_session(session, "person.read_basic")
     return session.scalar(select(func.count()).select_from(Person).where(*_live())) or 0
 
 
 def list_persons(session, offset: int, limit: int) -> list[PersonRow]:
-    """One page of the alphabetical person list (index ``ix_person_list_order``)."""
+    """One page of the alphabetical person list (index ``ix_person_list_order``); names for every role with
+    ``person.read_basic``."""
+    require_session(session, "person.read_basic")
     rows = session.execute(
-        select(*LIST_COLUMNS).where(*_live()).order_by(Person.sort_name, Person.id).offset(offset).limit(limit)
+        select(*LIST_COLUMNS)
+        .where(*_live())
+        .order_by(Person.sort_name, Person.id)
+        .offset(offset)
+        .limit(limit)
     )
     return [_row(r) for r in rows]
 
 
 def rows_by_ids(session, ids: list[str]) -> list[PersonRow]:
+    require_session(session, "person.read_basic")
     if not ids:
         return []
     by_id = {r.id: _row(r) for r in session.execute(select(*LIST_COLUMNS).where(Person.id.in_(ids)))}

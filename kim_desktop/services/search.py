@@ -22,6 +22,7 @@ from sqlalchemy.orm import aliased
 from ..db.models import Case, Person, PersonNameVariant, SearchKey
 from . import names
 from .dates import PartialDate
+from .permissions import require_session
 
 HIGH = "\x7f"  # sorts after every character a folded key can contain
 MIN_PHONETIC_LEN = 3  # phonetic keys of shorter fragments match almost everything
@@ -113,9 +114,9 @@ def reindex_persons(session, person_ids: Sequence[str]) -> None:
     persons = session.execute(select(Person).where(Person.id.in_(ids))).scalars().all()
     variants: dict[str, list[tuple[str, str]]] = {pid: [] for pid in ids}
     for pid, family, given in session.execute(
-        select(PersonNameVariant.person_id, PersonNameVariant.family_name, PersonNameVariant.given_names).where(
-            PersonNameVariant.person_id.in_(ids)
-        )
+        select(
+            PersonNameVariant.person_id, PersonNameVariant.family_name, PersonNameVariant.given_names
+        ).where(PersonNameVariant.person_id.in_(ids))
     ):
         variants[pid].append((family, given))
     numbers: dict[str, list[str]] = {pid: [] for pid in ids}
@@ -183,7 +184,9 @@ def parse_query(text: str) -> list[QueryToken]:
     compact = re.sub(r"[\s/()\-]", "", text)
     # A phone number typed with spaces ("0170 123 4567") is one token; dates ("1990-05-12", "05/1990")
     # also consist of digits and separators only, but are dates.
-    is_date = any(p.match(t) for t in text.split() for p in (_ISO_DATE, _ISO_MONTH, _MONTH_YEAR, _GERMAN_DATE))
+    is_date = any(
+        p.match(t) for t in text.split() for p in (_ISO_DATE, _ISO_MONTH, _MONTH_YEAR, _GERMAN_DATE)
+    )
     if compact.lstrip("+").isdigit() and len(compact) >= 6 and not _YEAR.match(compact) and not is_date:
         return [_phone_token(text)]
     tokens: list[QueryToken] = []
@@ -206,9 +209,7 @@ def _classify(raw: str) -> QueryToken | None:
         year, month, day = (groups[2], groups[1], groups[0]) if _GERMAN_DATE.match(raw) else groups
         full = f"d:{year:04d}-{month:02d}-{day:02d}"
         # A full date also finds persons recorded with the same month+year or only the year, ranked lower.
-        return QueryToken(
-            raw, (KeyMatch(full, False, 0), KeyMatch(f"m:{year:04d}-{month:02d}", False, 3)), 0
-        )
+        return QueryToken(raw, (KeyMatch(full, False, 0), KeyMatch(f"m:{year:04d}-{month:02d}", False, 3)), 0)
     m, iso = _MONTH_YEAR.match(raw), _ISO_MONTH.match(raw)
     if m or iso:
         month, year = (int(m.group(1)), int(m.group(2))) if m else (int(iso.group(2)), int(iso.group(1)))
@@ -304,7 +305,10 @@ def search_persons(session, text: str, limit: int = DEFAULT_LIMIT) -> list[Searc
     The token matching the fewest index rows drives a scan of its key ranges in key order; every other
     token filters, small ones through one materialised ``IN (subquery)``, large ones through an indexed
     ``EXISTS`` per row.
+
+    Hits show names, birth dates and places to every role with ``person.read_basic`` (reception too).
     """
+    require_session(session, "person.read_basic")
     tokens = parse_query(text)
     if not tokens or limit <= 0:
         return []

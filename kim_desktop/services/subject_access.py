@@ -58,6 +58,7 @@ from .codes import code_labels
 from .context import ServiceContext
 from .dates import PartialDate
 from .localtime import local_time
+from .permissions import ensure_person_case_data_visible, require
 
 WITHHELD = "Inhalt zurückgehalten (vertraulicher Eintrag, § 83 SGB X / Art. 15 Abs. 4 DSGVO)"
 SEX_LABELS = {"f": "weiblich", "m": "männlich", "d": "divers", "x": "ohne Angabe", "u": "unbekannt"}
@@ -407,7 +408,10 @@ def _sections(data: _Data) -> list[dict[str, Any]]:
 
 
 def access_report_sections(session, person_id: str) -> list[dict[str, Any]]:
-    """``auskunft.abschnitte`` for the ``access-report`` letter: the person's stored data in sections."""
+    """``auskunft.abschnitte`` for the ``access-report`` letter: the person's stored data in sections.
+
+    Everything stored about the person: ``person.read_case_data`` and the person's case data visible."""
+    ensure_person_case_data_visible(session, person_id)
     return _sections(_Data(session, person_id))
 
 
@@ -477,9 +481,15 @@ def _machine_readable(data: _Data, names: dict[str, str]) -> dict[str, Any]:
 
 
 def export_person(ctx: ServiceContext, person_id: str, out: Path) -> Path:
-    """Write the Art. 15 ZIP (letter, JSON, documents) for ``person_id`` to ``out``; audited as ``export``."""
+    """Write the Art. 15 ZIP (letter, JSON, documents) for ``person_id`` to ``out``; audited as ``export``.
+
+    An export: ``letter.make`` and the person's case data visible to the actor, checked before anything is
+    read or written."""
     from .letters import make_letter
 
+    require(ctx.actor, "letter.make")
+    with ctx.read() as session:
+        ensure_person_case_data_visible(session, person_id, action="letter.make")
     out = Path(out)
     if out.is_dir():
         raise UserError(_("Bitte eine Datei angeben, keinen Ordner: {path}").format(path=out))
