@@ -164,7 +164,7 @@ class Indicator:
     section: str
     label: str
     description: str
-    query: Callable[[Scope], Any]
+    query: Callable[[Scope], Any] | Derived
     labels: Callable[[Any], dict[str, str]] | None = None
     unit: str = "count"  # count|hours
     total: bool = True
@@ -203,21 +203,6 @@ def _first_nationality():
         .limit(1)
         .scalar_subquery()
     )
-
-
-def _persons_by(key_of, cases_of):
-    def query(s: Scope):
-        key = func.coalesce(key_of(), UNKNOWN)
-        persons = func.count(distinct(Case.person_id))
-        return (
-            select(key.label("key"), persons.label("value"), persons.label("n"))
-            .select_from(Case)
-            .join(Person, Person.id == Case.person_id)
-            .where(*cases_of(s))
-            .group_by(key)
-        )
-
-    return query
 
 
 def _code_labels(list_name: str):
@@ -341,46 +326,6 @@ def _journal_select(*columns):
     return select(*columns).select_from(JournalEntry).join(Case, Case.id == JournalEntry.case_id)
 
 
-def _contacts_by_type(s: Scope):
-    key = JournalEntry.contact_type
-    return (
-        _journal_select(key.label("key"), func.count().label("value"), func.count().label("n"))
-        .where(*_journal_scope(s))
-        .group_by(key)
-    )
-
-
-def _hours_expr():
-    return func.round(func.coalesce(func.sum(JournalEntry.duration_min), 0) / 60.0, 1)
-
-
-def _hours_by_type(s: Scope):
-    key = JournalEntry.contact_type
-    return (
-        _journal_select(key.label("key"), _hours_expr().label("value"), func.count().label("n"))
-        .where(*_journal_scope(s))
-        .group_by(key)
-    )
-
-
-def _hours_total(s: Scope):
-    return _journal_select(
-        literal(None).label("key"), _hours_expr().label("value"), func.count().label("n")
-    ).where(*_journal_scope(s))
-
-
-def _interpreter_contacts(s: Scope):
-    key = func.coalesce(JournalEntry.interpreter_language, UNKNOWN)
-    return (
-        _journal_select(key.label("key"), func.count().label("value"), func.count().label("n"))
-        .where(
-            *_journal_scope(s),
-            or_(JournalEntry.interpreter_id.is_not(None), JournalEntry.interpreter_language.is_not(None)),
-        )
-        .group_by(key)
-    )
-
-
 def _contacts_by_life_area(s: Scope):
     if s.dialect == "postgresql":
         area = func.json_array_elements_text(JournalEntry.life_areas).table_valued("value").alias("area")
@@ -408,27 +353,6 @@ def _appointment_scope(s: Scope) -> list:
     ]
 
 
-def _appointments_by_status(s: Scope):
-    return _count_by(Appointment.status, *_appointment_scope(s))
-
-
-def _appointments_with(status: str):
-    def query(s: Scope):
-        return _single(func.count(), *_appointment_scope(s), Appointment.status == status, from_=Appointment)
-
-    return query
-
-
-def _appointment_interpreters(s: Scope):
-    key = func.coalesce(Appointment.interpreter_language, UNKNOWN)
-    return _count_by(
-        key,
-        *_appointment_scope(s),
-        Appointment.status == "held",
-        or_(Appointment.interpreter_id.is_not(None), Appointment.interpreter_language.is_not(None)),
-    )
-
-
 def _referral_scope(s: Scope) -> list:
     return [
         Referral.deleted_at.is_(None),
@@ -437,23 +361,6 @@ def _referral_scope(s: Scope) -> list:
         Referral.sent_on <= s.last,
         *s.case_conditions(),
     ]
-
-
-def _referral_select(key):
-    return (
-        select(key.label("key"), func.count().label("value"), func.count().label("n"))
-        .select_from(Referral)
-        .join(Case, Case.id == Referral.case_id)
-        .outerjoin(Offer, Offer.id == Referral.offer_id)
-    )
-
-
-def _referrals_by(key_of):
-    def query(s: Scope):
-        key = key_of()
-        return _referral_select(key).where(*_referral_scope(s)).group_by(key)
-
-    return query
 
 
 def _category_status_labels(session) -> dict[str, str]:
@@ -476,23 +383,6 @@ def _findings_by_category(s: Scope):
         StructuralFinding.observed_on <= s.last,
         s.case_or_manager(StructuralFinding.case_id, StructuralFinding.author_id),
     )
-
-
-def _cases_count(conditions_of):
-    return lambda s: _single(func.count(), *conditions_of(s), from_=Case)
-
-
-def _cases_by(key_of, conditions_of):
-    def query(s: Scope):
-        key = func.coalesce(key_of(), UNKNOWN)
-        return (
-            select(key.label("key"), func.count().label("value"), func.count().label("n"))
-            .select_from(Case)
-            .where(*conditions_of(s))
-            .group_by(key)
-        )
-
-    return query
 
 
 def _goals_by(key_of, conditions_of):
@@ -520,89 +410,209 @@ def _assessed_life_areas(s: Scope):
     )
 
 
-def _status_changes(s: Scope):
-    before = func.coalesce(Case.residence_status_at_intake, UNKNOWN)
-    after = func.coalesce(Case.residence_status_at_closure, UNKNOWN)
-    key = before + literal("→") + after
-    return (
-        select(key.label("key"), func.count().label("value"), func.count().label("n"))
-        .select_from(Case)
-        .where(
-            *s.closed_cases(),
-            func.coalesce(Case.residence_status_at_intake, "")
-            != func.coalesce(Case.residence_status_at_closure, ""),
-        )
-        .group_by(key)
-    )
-
-
 def _goals_agreed_in_period(s: Scope) -> list:
     return [*s.case_conditions(), Goal.agreed_on >= s.first, Goal.agreed_on <= s.last]
 
 
+# --- shared sources: one grouped query feeds several indicators ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Derived:
+    """An indicator computed from a shared source query (``SOURCES``): the source runs once per computation and
+    ``derive`` folds its (few) grouped rows into ``(key, value, n)``. Keeps a year at 100,000 persons to a dozen
+    scans instead of one per indicator."""
+
+    source: str
+    derive: Callable[[list], list[tuple]]
+
+
+def _fold(rows, keep, key_of, count_at: int = -1) -> list[tuple]:
+    sums: dict = {}
+    for row in rows:
+        if keep(row):
+            key = key_of(row)
+            sums[key] = sums.get(key, 0) + row[count_at]
+    return [(k, v, v) for k, v in sums.items()]
+
+
+def _total(rows, keep, count_at: int = -1) -> list[tuple]:
+    n = sum(row[count_at] for row in rows if keep(row))
+    return [(None, n, n)]
+
+
+def _or_unknown(value):
+    return UNKNOWN if value is None else value
+
+
+def _source_cases(s: Scope):
+    """Cases active in the period, grouped by everything the case indicators need."""
+    is_new = case((Case.opened_on >= s.first, 1), else_=0)
+    is_closed = case((and_(Case.closed_on.is_not(None), Case.closed_on <= s.last), 1), else_=0)
+    columns = (is_new, is_closed, Case.phase, Case.access_channel, Case.closure_reason, Case.goal_achievement,
+               Case.residence_status_at_intake, Case.residence_status_at_closure)  # fmt: skip
+    return select(*columns, func.count()).where(*s.active_cases()).group_by(*columns)
+
+
+_NEW, _CLOSED = (lambda r: r[0] == 1), (lambda r: r[1] == 1)
+
+
+def _cases_total(keep):
+    return Derived("cases", lambda rows: _total(rows, keep))
+
+
+def _cases_folded(keep, index: int):
+    return Derived("cases", lambda rows: _fold(rows, keep, lambda r: _or_unknown(r[index])))
+
+
+def _status_change_rows(rows):
+    changed = lambda r: _CLOSED(r) and (r[6] or "") != (r[7] or "")  # noqa: E731
+    return _fold(rows, changed, lambda r: f"{_or_unknown(r[6])}→{_or_unknown(r[7])}")
+
+
+def _source_persons(on_column, status_column, cases_of):
+    def query(s: Scope):
+        columns = (_age_band(on_column), Person.sex, _first_nationality(), status_column)
+        return (
+            select(*columns, func.count(distinct(Case.person_id)))
+            .select_from(Case)
+            .join(Person, Person.id == Case.person_id)
+            .where(*cases_of(s))
+            .group_by(*columns)
+        )
+
+    return query
+
+
+def _persons_folded(source: str, index: int):
+    return Derived(source, lambda rows: _fold(rows, lambda r: True, lambda r: _or_unknown(r[index])))
+
+
+def _interpreter_key(id_column, language_column):
+    return case(
+        (or_(id_column.is_not(None), language_column.is_not(None)), func.coalesce(language_column, UNKNOWN)),
+        else_=None,
+    )
+
+
+def _source_journal(s: Scope):
+    lang = _interpreter_key(JournalEntry.interpreter_id, JournalEntry.interpreter_language)
+    return (
+        _journal_select(
+            JournalEntry.contact_type,
+            lang,
+            func.coalesce(func.sum(JournalEntry.duration_min), 0),
+            func.count(),
+        )  # fmt: skip
+        .where(*_journal_scope(s))
+        .group_by(JournalEntry.contact_type, lang)
+    )
+
+
+def _hours_rows(rows, key_of):
+    minutes: dict = {}
+    counts: dict = {}
+    for contact_type, _lang, total, n in rows:
+        key = key_of(contact_type)
+        minutes[key] = minutes.get(key, 0) + total
+        counts[key] = counts.get(key, 0) + n
+    return [(k, round(minutes[k] / 60, 1), counts[k]) for k in minutes] or [(key_of(None), 0, 0)]
+
+
+def _source_appointments(s: Scope):
+    lang = _interpreter_key(Appointment.interpreter_id, Appointment.interpreter_language)
+    return (
+        select(Appointment.status, lang, func.count())
+        .where(*_appointment_scope(s))
+        .group_by(Appointment.status, lang)
+    )
+
+
+def _source_referrals(s: Scope):
+    columns = (
+        func.coalesce(Offer.category, UNKNOWN),
+        Referral.status,
+        func.coalesce(Referral.outcome, UNKNOWN),
+    )
+    return (
+        select(*columns, func.count())
+        .select_from(Referral)
+        .join(Case, Case.id == Referral.case_id)
+        .outerjoin(Offer, Offer.id == Referral.offer_id)
+        .where(*_referral_scope(s))
+        .group_by(*columns)
+    )
+
+
+def _referrals_folded(key_of):
+    return Derived("referrals", lambda rows: _fold(rows, lambda r: True, key_of))
+
+
+SOURCES: dict[str, Callable[[Scope], Any]] = {
+    "cases": _source_cases,
+    "persons_intake": _source_persons(Case.opened_on, Case.residence_status_at_intake, Scope.new_cases),
+    "persons_closure": _source_persons(Case.closed_on, Case.residence_status_at_closure, Scope.closed_cases),
+    "journal": _source_journal,
+    "appointments": _source_appointments,
+    "referrals": _source_referrals,
+}
+
+
 def indicators() -> list[Indicator]:
     """The registry: every indicator KIM Desktop computes, in display order (see docs/statistik.md)."""
-    persons_new = Scope.new_cases
-    persons_closed = Scope.closed_cases
     residence = _code_labels("residence_status")
     return [
         # --- cases
         Indicator("cases_new", "cases", _("Neu aufgenommene Fälle"),
-                  _("Fälle mit Eröffnungsdatum im Zeitraum."), _cases_count(Scope.new_cases), grouped=False),
+                  _("Fälle mit Eröffnungsdatum im Zeitraum."), _cases_total(_NEW), grouped=False),
         Indicator("cases_active", "cases", _("Aktive Fälle im Zeitraum"),
                   _("Fälle, die im Zeitraum mindestens einen Tag offen waren (eröffnet bis Zeitraumende, "
-                    "nicht vor Zeitraumbeginn abgeschlossen)."), _cases_count(Scope.active_cases), grouped=False),
+                    "nicht vor Zeitraumbeginn abgeschlossen)."), _cases_total(lambda r: True), grouped=False),
         Indicator("cases_closed", "cases", _("Abgeschlossene Fälle"),
-                  _("Fälle mit Abschlussdatum im Zeitraum."), _cases_count(Scope.closed_cases), grouped=False),
+                  _("Fälle mit Abschlussdatum im Zeitraum."), _cases_total(_CLOSED), grouped=False),
         Indicator("cases_new_by_access_channel", "cases", _("Neue Fälle nach Zugangsweg"),
                   _("Neu aufgenommene Fälle nach dem Zugangsweg bei der Aufnahme."),
-                  _cases_by(lambda: Case.access_channel, Scope.new_cases), _code_labels("access_channel")),
+                  _cases_folded(_NEW, 3), _code_labels("access_channel")),
         Indicator("cases_active_by_phase", "cases", _("Aktive Fälle nach aktueller Phase"),
                   _("Aktive Fälle des Zeitraums nach ihrer Phase zum Zeitpunkt der Auswertung."),
-                  _cases_by(lambda: Case.phase, Scope.active_cases), _static(_phase_labels)),
+                  _cases_folded(lambda r: True, 2), _static(_phase_labels)),
         # --- closure
         Indicator("closure_reasons", "closure", _("Abschlussgründe"),
                   _("Abgeschlossene Fälle des Zeitraums nach Abschlussgrund."),
-                  _cases_by(lambda: Case.closure_reason, Scope.closed_cases), _code_labels("closure_reason")),
+                  _cases_folded(_CLOSED, 4), _code_labels("closure_reason")),
         Indicator("goal_achievement", "closure", _("Zielerreichung bei Abschluss"),
                   _("Abgeschlossene Fälle nach Zielerreichung (vollständig: alle bewerteten Ziele erreicht; "
                     "teilweise: mindestens eines erreicht oder teilweise erreicht; keine Angabe: ohne bewertete "
                     "Ziele)."),
-                  _cases_by(lambda: Case.goal_achievement, Scope.closed_cases), _static(goal_achievement_labels)),
+                  _cases_folded(_CLOSED, 5), _static(goal_achievement_labels)),
         Indicator("goals_at_closure", "closure", _("Ziele abgeschlossener Fälle nach Bewertung"),
                   _("Ziele der im Zeitraum abgeschlossenen Fälle nach ihrer Bewertung."),
                   _goals_by(lambda: Goal.status, Scope.closed_cases), _static(goal_status_labels)),
         # --- persons at intake / at closure
         *[
-            Indicator(f"persons_{when}_by_{dim}", section, label, description,
-                      _persons_by(key_of, cases_of), labels)
-            for when, section, cases_of, on_column in (
-                ("intake", "persons_intake", persons_new, Case.opened_on),
-                ("closure", "persons_closure", persons_closed, Case.closed_on),
-            )
-            for dim, label, description, key_of, labels in (
-                ("age_band",
-                 _("Personen nach Altersgruppe"),
+            Indicator(f"persons_{when}_by_{dim}", f"persons_{when}", label, description,
+                      _persons_folded(f"persons_{when}", index), labels)
+            for when in ("intake", "closure")
+            for dim, index, label, description, labels in (
+                ("age_band", 0, _("Personen nach Altersgruppe"),
                  _("Klient*innen der Fälle nach Alter im Jahr der Aufnahme bzw. des Abschlusses "
-                   "(Geburtsjahr; ohne Geburtsjahr: keine Angabe)."),
-                 (lambda col=on_column: _age_band(col)), _static(age_band_labels)),
-                ("sex", _("Personen nach Geschlecht"), _("Klient*innen der Fälle nach Geschlecht."),
-                 lambda: Person.sex, _static(sex_labels)),
-                ("nationality", _("Personen nach Staatsangehörigkeit"),
-                 _("Klient*innen der Fälle nach der ersten erfassten Staatsangehörigkeit."),
-                 _first_nationality, _country_labels),
+                   "(Geburtsjahr; ohne Geburtsjahr: keine Angabe)."), _static(age_band_labels)),
+                ("sex", 1, _("Personen nach Geschlecht"), _("Klient*innen der Fälle nach Geschlecht."),
+                 _static(sex_labels)),
+                ("nationality", 2, _("Personen nach Staatsangehörigkeit"),
+                 _("Klient*innen der Fälle nach der ersten erfassten Staatsangehörigkeit."), _country_labels),
             )
         ],
         Indicator("persons_intake_by_residence_status", "persons_intake", _("Aufenthaltsstatus bei Aufnahme"),
                   _("Klient*innen neuer Fälle nach dem bei der Aufnahme festgehaltenen Aufenthaltsstatus."),
-                  _persons_by(lambda: Case.residence_status_at_intake, persons_new), residence),
+                  _persons_folded("persons_intake", 3), residence),
         Indicator("persons_closure_by_residence_status", "persons_closure", _("Aufenthaltsstatus bei Abschluss"),
                   _("Klient*innen abgeschlossener Fälle nach dem beim Abschluss festgehaltenen Aufenthaltsstatus."),
-                  _persons_by(lambda: Case.residence_status_at_closure, persons_closed), residence),
+                  _persons_folded("persons_closure", 3), residence),
         Indicator("residence_status_changes", "persons_closure", _("Statuswechsel zwischen Aufnahme und Abschluss"),
                   _("Abgeschlossene Fälle, deren Aufenthaltsstatus bei Abschluss ein anderer war als bei der "
                     "Aufnahme, nach Wechsel (z. B. Duldung → Aufenthaltserlaubnis §§ 25a/25b)."),
-                  _status_changes, _status_change_labels),
+                  Derived("cases", _status_change_rows), _status_change_labels),
         # --- life areas
         Indicator("life_areas_assessed", "life_areas", _("Lebensbereiche mit Handlungsbedarf"),
                   _("Aktive Fälle mit Handlungsbedarf (Assessment, Stufe 1 bis 3) je Lebensbereich; ein Fall "
@@ -619,42 +629,47 @@ def indicators() -> list[Indicator]:
         Indicator("contacts_by_type", "contacts", _("Kontakte nach Art"),
                   _("Verlaufseinträge mit Kontaktart im Zeitraum (ohne Aktennotizen und vom Programm erzeugte "
                     "Einträge; vertrauliche Einträge zählen mit, ihr Inhalt nicht)."),
-                  _contacts_by_type, _code_labels("contact_type")),
+                  Derived("journal", lambda rows: _fold(rows, lambda r: True, lambda r: r[0])),
+                  _code_labels("contact_type")),
         Indicator("counselling_hours", "contacts", _("Beratungsstunden"),
                   _("Summe der erfassten Dauer der Kontakte im Zeitraum in Stunden (eine Nachkommastelle)."),
-                  _hours_total, unit="hours", grouped=False),
+                  Derived("journal", lambda rows: _hours_rows(rows, lambda _t: None)), unit="hours",
+                  grouped=False),
         Indicator("counselling_hours_by_type", "contacts", _("Beratungsstunden nach Kontaktart"),
                   _("Stunden je Kontaktart; gesperrt wird nach der Zahl der Kontakte dahinter."),
-                  _hours_by_type, _code_labels("contact_type"), unit="hours"),
+                  Derived("journal", lambda rows: _hours_rows(rows, lambda t: t)), _code_labels("contact_type"),
+                  unit="hours"),
         Indicator("interpreter_contacts", "contacts", _("Kontakte mit Sprachmittlung nach Sprache"),
                   _("Kontakte im Zeitraum, bei denen Sprachmittler*innen beteiligt waren, nach Sprache."),
-                  _interpreter_contacts, _language_labels),
+                  Derived("journal", lambda rows: _fold(rows, lambda r: r[1] is not None, lambda r: r[1])),
+                  _language_labels),
         # --- appointments
         Indicator("appointments_held", "appointments", _("Stattgefundene Termine"),
                   _("Termine im Zeitraum mit dem Status „stattgefunden“ (ohne importierte Belegt-Zeiten)."),
-                  _appointments_with("held"), grouped=False),
+                  Derived("appointments", lambda rows: _total(rows, lambda r: r[0] == "held")), grouped=False),
         Indicator("appointments_missed", "appointments", _("Nicht wahrgenommene Termine"),
                   _("Termine im Zeitraum mit dem Status „nicht erschienen“."),
-                  _appointments_with("no_show"), grouped=False),
+                  Derived("appointments", lambda rows: _total(rows, lambda r: r[0] == "no_show")), grouped=False),
         Indicator("appointments_by_status", "appointments", _("Termine nach Status"),
-                  _("Alle Termine im Zeitraum nach Status."), _appointments_by_status,
+                  _("Alle Termine im Zeitraum nach Status."), Derived("appointments", lambda rows: _fold(rows, lambda r: True, lambda r: r[0])),
                   _static(_appointment_status_labels)),
         Indicator("appointment_interpreters", "appointments", _("Stattgefundene Termine mit Sprachmittlung"),
-                  _("Stattgefundene Termine mit Sprachmittler*in nach Sprache."), _appointment_interpreters,
+                  _("Stattgefundene Termine mit Sprachmittler*in nach Sprache."), Derived("appointments", lambda rows: _fold(rows, lambda r: r[0] == "held" and r[1] is not None,
+                                                            lambda r: r[1])),
                   _language_labels),
         # --- referrals
         Indicator("referrals_by_category", "referrals", _("Vermittlungen nach Angebotskategorie"),
                   _("Im Zeitraum versandte Vermittlungen nach Kategorie des Angebots."),
-                  _referrals_by(lambda: func.coalesce(Offer.category, UNKNOWN)), _code_labels("offer_category")),
+                  _referrals_folded(lambda r: r[0]), _code_labels("offer_category")),
         Indicator("referrals_by_status", "referrals", _("Vermittlungen nach Stand"),
                   _("Im Zeitraum versandte Vermittlungen nach ihrem heutigen Stand."),
-                  _referrals_by(lambda: Referral.status), _static(_referral_status_labels)),
+                  _referrals_folded(lambda r: r[1]), _static(_referral_status_labels)),
         Indicator("referrals_by_outcome", "referrals", _("Vermittlungen nach Ergebnis"),
                   _("Im Zeitraum versandte Vermittlungen nach der Rückmeldung des Trägers."),
-                  _referrals_by(lambda: func.coalesce(Referral.outcome, UNKNOWN)), _code_labels("referral_outcome")),
+                  _referrals_folded(lambda r: r[2]), _code_labels("referral_outcome")),
         Indicator("referrals_by_category_status", "referrals", _("Vermittlungen nach Kategorie und Stand"),
                   _("Kreuztabelle: versandte Vermittlungen je Angebotskategorie und Stand."),
-                  _referrals_by(lambda: func.coalesce(Offer.category, UNKNOWN) + literal("|") + Referral.status),
+                  _referrals_folded(lambda r: f"{r[0]}|{r[1]}"),
                   _category_status_labels),
         # --- structural findings
         Indicator("findings_by_category", "findings", _("Systemlücken nach Kategorie"),
@@ -1046,15 +1061,25 @@ def compute(
         threshold = get_threshold(session)
         registry = indicators() + [_custom_indicator(c) for c in get_custom_counts(session)]
         results = []
+        cache: dict = {}
         for indicator in registry:
             if only is not None and indicator.id not in only:
                 continue
-            results.append(_evaluate(session, scope, indicator, threshold))
+            results.append(_evaluate(session, scope, indicator, threshold, cache))
         return StatisticsResult(first, last, team_name, manager_name, threshold, results)
 
 
-def _evaluate(session, scope: Scope, indicator: Indicator, threshold: int) -> IndicatorResult:
-    raw = [(row[0], row[1] or 0, row[2] or 0) for row in session.execute(indicator.query(scope))]
+def run_query(session, scope: Scope, query, cache: dict) -> list[tuple]:
+    """Rows ``(key, value, n)`` of an indicator's query; shared sources run once per ``cache``."""
+    if isinstance(query, Derived):
+        if query.source not in cache:
+            cache[query.source] = [tuple(row) for row in session.execute(SOURCES[query.source](scope))]
+        return query.derive(cache[query.source])
+    return [tuple(row) for row in session.execute(query(scope))]
+
+
+def _evaluate(session, scope: Scope, indicator: Indicator, threshold: int, cache: dict) -> IndicatorResult:
+    raw = [(row[0], row[1] or 0, row[2] or 0) for row in run_query(session, scope, indicator.query, cache)]
     if not indicator.grouped:
         key, value, n = raw[0] if raw else (None, 0, 0)
         cells = _suppress([(None, value, n)], indicator.unit, threshold, with_total=False)
@@ -1080,7 +1105,10 @@ def _evaluate(session, scope: Scope, indicator: Indicator, threshold: int) -> In
         total_value = sum(v for _k, v, _n in rows)
         total_n = sum(n for _k, _v, n in rows)
         if indicator.id.startswith("persons_"):  # distinct persons: the total is not a sum of rows
-            total_value = total_n = _distinct_persons(session, scope, indicator.id)
+            key = "distinct_" + indicator.section
+            if key not in cache:
+                cache[key] = _distinct_persons(session, scope, indicator.id)
+            total_value = total_n = cache[key]
         if indicator.unit == "hours":
             total_value = round(total_value, 1)
         t = _suppress([(None, total_value, total_n)], indicator.unit, threshold, with_total=False)[0]
