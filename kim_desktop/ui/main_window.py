@@ -128,6 +128,10 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.ics_import_action)
         self.retention_action = self._action(_("Löschfristen &prüfen …"), None, self.show_retention)
         file_menu.addAction(self.retention_action)
+        self.import_action = self._action(_("Personen importieren (Excel, &CSV) …"), None, self.show_import)
+        self.undo_import_action = self._action(_("Import rückgän&gig machen …"), None, self.show_import_batches)
+        file_menu.addAction(self.import_action)
+        file_menu.addAction(self.undo_import_action)
         self.settings_action = self._action(_("&Einstellungen …"), "Ctrl+,", self.show_settings)
         file_menu.addAction(self.settings_action)
         self.users_action = self._action(_("Ben&utzer verwalten …"), None, self.show_users)
@@ -780,6 +784,26 @@ class MainWindow(QMainWindow):
 
         def start() -> None:
             RetentionDialog(self.ctx, self).exec()
+            self.refresh()
+
+        self.when_ready(start)
+
+    def show_import(self) -> None:
+        """Datei › Personen importieren: the import dialog; the list shows the new persons afterwards."""
+        from .import_dialog import ImportDialog
+
+        def start() -> None:
+            ImportDialog(self.ctx, self).exec()
+            self.refresh()
+
+        self.when_ready(start)
+
+    def show_import_batches(self) -> None:
+        """Datei › Import rückgängig machen: the last imports, one of them undone as a whole."""
+        from .import_dialog import ImportBatchesDialog
+
+        def start() -> None:
+            ImportBatchesDialog(self.ctx, self).exec()
             self.refresh()
 
         self.when_ready(start)
