@@ -155,3 +155,16 @@ def test_cli_backup_verify_and_restore_of_encrypted_database(enc, tmp_path):
     assert restored.returncode == 0, restored.stderr
     no_password = _cli("--db", db, "backup", "--out", str(tmp_path / "x.sqlite3"))
     assert no_password.returncode == 1 and len(no_password.stderr.strip().splitlines()) == 1
+
+
+def test_gui_backup_on_exit_of_an_encrypted_database_uses_its_key(enc):
+    from kim_desktop.services.backup import backup_folder
+    from kim_desktop.ui.app import backup_quietly
+
+    assert backup_quietly(enc.database) is True
+    folder = backup_folder(enc.database)
+    made = [p for p in folder.iterdir() if p.name.endswith(".sqlite3")]
+    assert len(made) == 1 and not made[0].read_bytes().startswith(SQLITE_HEADER)
+    assert keyslots.keyfile_path(made[0]).is_file()
+    # the bare path cannot be backed up (no key): logged, never raised
+    assert backup_quietly(enc.database.location.path) is True  # today's backup exists already: nothing to do

@@ -167,8 +167,10 @@ def run_gui(*, db=None, demo: bool = False, exit_after_start: bool = False, lang
             quick = None
 
     loader = _Loader()
+    attached: dict = {}
 
     def on_loaded(ctx) -> None:
+        attached["database"] = ctx.database  # an encrypted database's automatic backups need its key
         if quick is None:
             try:
                 source = list_source_for(ctx)
@@ -226,18 +228,22 @@ def run_gui(*, db=None, demo: bool = False, exit_after_start: bool = False, lang
         backup_timer = QTimer(app)
         backup_timer.setInterval(60 * 60 * 1000)
         backup_timer.timeout.connect(
-            lambda: threading.Thread(target=backup_quietly, args=(location.path,), name="kim-backup", daemon=True).start()
+            lambda: threading.Thread(
+                target=backup_quietly, args=(attached.get("database", location.path),), name="kim-backup", daemon=True
+            ).start()
         )
         backup_timer.start()
     code = app.exec()
     if auto_backup and exit_code["value"] == 0:
-        backup_quietly(location.path)  # the window is closed already; the day's backup, then rotation
+        # the window is closed already; the day's backup, then rotation
+        backup_quietly(attached.get("database", location.path))
     return exit_code["value"] or code
 
 
 def backup_quietly(db_path) -> bool:
-    """The automatic backup; a failure goes to the log (kind of error only, no data) and never stops the
-    program. Returns whether no error occurred."""
+    """The automatic backup of ``db_path`` (a path, or the open ``Database`` whose key encrypts the backup);
+    a failure goes to the log (kind of error only, no data) and never stops the program. Returns whether no
+    error occurred."""
     try:
         from ..services.backup import auto_backup
 
