@@ -35,6 +35,8 @@ TARGETS = {
     "overdue_referrals_ms": (100.0, "ms", "My overdue referrals, busiest case manager (median)"),
     "backup_s": (15.0, "s", "Backup incl. verification, 100,000 persons"),
     "statistics_year_s": (2.0, "s", "Statistics, one year, whole office (median)"),
+    "encryption_cost_max_pct": (30.0, "%", "Encryption: highest extra cost of the read measures"),
+    "audit_cost_pct": (10.0, "%", "Change tracking: extra cost per write action"),
 }
 #: Targets a measure must reach or exceed (value >= limit), same layout as ``TARGETS``.
 MIN_TARGETS = {

@@ -46,7 +46,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="do not measure the case page, the start page and the duplicate check",
     )
     parser.add_argument(
-        "--skip-calendar", action="store_true", help="do not measure the calendar (tops up to 400,000 appointments)"
+        "--skip-calendar",
+        action="store_true",
+        help="do not measure the calendar (tops up to 400,000 appointments)",
     )
     parser.add_argument(
         "--skip-letters", action="store_true", help="do not measure letters (single, 500, LibreOffice)"
@@ -56,8 +58,17 @@ def parse_args(argv=None) -> argparse.Namespace:
         action="store_true",
         help="do not measure referrals and the directory (tops up to 100,000 referrals and 2,000 offers)",
     )
-    parser.add_argument("--skip-backup", action="store_true", help="do not measure the backup (copies the database once)")
-    parser.add_argument("--skip-statistics", action="store_true", help="do not measure the statistics (one year)")
+    parser.add_argument(
+        "--skip-backup", action="store_true", help="do not measure the backup (copies the database once)"
+    )
+    parser.add_argument(
+        "--skip-statistics", action="store_true", help="do not measure the statistics (one year)"
+    )
+    parser.add_argument(
+        "--skip-encryption",
+        action="store_true",
+        help="do not compare with an encrypted copy nor measure the audit trail's write cost",
+    )
     parser.add_argument(
         "--skip-libreoffice",
         action="store_true",
@@ -93,7 +104,7 @@ def machine() -> dict:
     return info
 
 
-def measure_search_and_open(db: Path, queries: int, opens: int, seed: int) -> dict:
+def measure_search_and_open(db: Path, queries: int, opens: int, seed: int, key: bytes | None = None) -> dict:
     from sqlalchemy import select
 
     from kim_desktop.db.engine import open_database
@@ -103,7 +114,7 @@ def measure_search_and_open(db: Path, queries: int, opens: int, seed: int) -> di
 
     from .queries import _sample, build_queries, time_search
 
-    database = open_database(db)
+    database = open_database(db, key=key)  # key: an encrypted copy (benchmarks/encryption.py)
     ctx = ServiceContext(database, Actor.local())
     result: dict = {}
     try:
@@ -293,6 +304,12 @@ def main(argv=None) -> int:
         from .statistics import measure as measure_statistics
 
         results.update(measure_statistics(db))
+    if not args.skip_encryption:
+        from .encryption import measure as measure_encryption
+
+        results.update(
+            measure_encryption(db, queries=args.queries, opens=args.opens, casework=not args.skip_casework)
+        )
     rows = targets_table(results)
     print_table(rows)
     print(f"search p50 {results['search_p50_ms']} ms, max {results['search_max_ms']} ms; "
@@ -308,15 +325,19 @@ def main(argv=None) -> int:
         print()
         print_letters(results)
     if "calendar_week_ms" in results:
-        print(f"\ncalendar: {results['appointments']:,} appointments, {results['case_managers']} case managers; "
-              f"week of one case manager p95 {results['calendar_week_p95_ms']} ms "
-              f"(~{results['calendar_week_items']} items), conflict check p95 {results['conflict_check_p95_ms']} ms "
-              f"({results['conflict_checks_with_conflict']}/200 found one), team month max "
-              f"{results['calendar_team_month_max_ms']} ms (~{results['calendar_team_month_items']} items)")
+        print(
+            f"\ncalendar: {results['appointments']:,} appointments, {results['case_managers']} case managers; "
+            f"week of one case manager p95 {results['calendar_week_p95_ms']} ms "
+            f"(~{results['calendar_week_items']} items), conflict check p95 {results['conflict_check_p95_ms']} ms "
+            f"({results['conflict_checks_with_conflict']}/200 found one), team month max "
+            f"{results['calendar_team_month_max_ms']} ms (~{results['calendar_team_month_items']} items)"
+        )
         if "calendar_week_view_ms" in results:
-            print(f"  week view widget (load + layout + paint) median {results['calendar_week_view_ms']} ms, "
-                  f"p95 {results['calendar_week_view_p95_ms']} ms; team month view median "
-                  f"{results['calendar_team_month_view_ms']} ms, max {results['calendar_team_month_view_max_ms']} ms")
+            print(
+                f"  week view widget (load + layout + paint) median {results['calendar_week_view_ms']} ms, "
+                f"p95 {results['calendar_week_view_p95_ms']} ms; team month view median "
+                f"{results['calendar_team_month_view_ms']} ms, max {results['calendar_team_month_view_max_ms']} ms"
+            )
     if "directory_search_ms" in results:
         from .referrals import print_referrals
 
@@ -325,6 +346,10 @@ def main(argv=None) -> int:
         from .statistics import print_statistics
 
         print_statistics(results)
+    if "encryption_compared" in results:
+        from .encryption import print_encryption
+
+        print_encryption(results)
     results["targets"] = [dict(zip(("measure", "value", "target", "result"), r, strict=True)) for r in rows]
     if args.out:
         args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")

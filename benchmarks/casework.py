@@ -454,11 +454,13 @@ def measure_duplicates(ctx, *, seed: int = 4711) -> dict:
 # --- all together --------------------------------------------------------------------------------------
 
 
-def measure_casework(db: Path, *, case_runs: int = 20, workplace_runs: int = 10, log=print) -> dict:
+def measure_casework(
+    db: Path, *, case_runs: int = 20, workplace_runs: int = 10, log=print, key: bytes | None = None
+) -> dict:
     from kim_desktop.db.engine import open_database
     from kim_desktop.services.context import Actor, ServiceContext
 
-    database = open_database(db)
+    database = open_database(db, key=key)  # key: an encrypted copy (benchmarks/encryption.py)
     office = ServiceContext(database, Actor.local())
     result: dict = {}
     try:
