@@ -34,6 +34,7 @@ TARGETS = {
     "case_referrals_p95_ms": (30.0, "ms", "A case's referrals, 100,000 referrals (p95)"),
     "overdue_referrals_ms": (100.0, "ms", "My overdue referrals, busiest case manager (median)"),
     "backup_s": (15.0, "s", "Backup incl. verification, 100,000 persons"),
+    "import_10k_s": (30.0, "s", "Import 10,000 rows incl. duplicate check"),
     "statistics_year_s": (2.0, "s", "Statistics, one year, whole office (median)"),
     "encryption_cost_max_pct": (30.0, "%", "Encryption: highest extra cost of the read measures"),
     "audit_cost_pct": (10.0, "%", "Change tracking: extra cost per write action"),

@@ -62,6 +62,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--skip-backup", action="store_true", help="do not measure the backup (copies the database once)"
     )
     parser.add_argument(
+        "--skip-import",
+        action="store_true",
+        help="do not measure the import of 10,000 rows (into a database copy)",
+    )
+    parser.add_argument(
         "--skip-statistics", action="store_true", help="do not measure the statistics (one year)"
     )
     parser.add_argument(
@@ -310,6 +315,10 @@ def main(argv=None) -> int:
         results.update(
             measure_encryption(db, queries=args.queries, opens=args.opens, casework=not args.skip_casework)
         )
+    if not args.skip_import:
+        from .person_import import measure as measure_import
+
+        results.update(measure_import(db))
     rows = targets_table(results)
     print_table(rows)
     print(f"search p50 {results['search_p50_ms']} ms, max {results['search_max_ms']} ms; "

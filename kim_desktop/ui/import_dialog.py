@@ -140,6 +140,7 @@ class ImportDialog(QDialog):
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.progress.setTextVisible(False)
+        self.progress.hide()  # shown while the worker runs
         layout.addWidget(self.progress)
         self.status = QLabel()
         self.status.setWordWrap(True)
@@ -573,6 +574,8 @@ class ImportDialog(QDialog):
             _("Probelauf: nichts wird gespeichert …") if dry_run else _("Personen werden gespeichert …")
         )
         self.progress.setRange(0, 0)
+        self.progress.setTextVisible(False)
+        self.progress.show()
         self._worker = _Worker(self.ctx, self.table, self.current_mapping(), dry_run)
         self._thread = QThread(self)
         self._worker.moveToThread(self._thread)
@@ -635,6 +638,7 @@ class ImportDialog(QDialog):
             thread.deleteLater()
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
+        self.progress.hide()
 
     def _show_result(self, result: person_import.ImportResult) -> None:
         n = len(result.to_import)
