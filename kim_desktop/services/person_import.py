@@ -1010,17 +1010,13 @@ def check_rows(
     stage = _("Dubletten suchen")
     if progress is not None:
         progress(stage, 0, total)
-    found = BatchDuplicateCheck(session).run(valid, tick=lambda done: tick(stage, done))
+    check = BatchDuplicateCheck(session)
+    found = check.run(valid, tick=lambda done: tick(stage, done))
     in_file: dict[str, list[tuple[duplicates.PersonFacts, int]]] = {}
-    for row, candidates in zip(valid, found, strict=True):
+    for row, candidates, facts in zip(valid, found, check.facts, strict=True):
         if candidates:
             result.duplicates.append(DuplicateRow(row, candidates))
             continue
-        clean = row.values
-        facts = duplicates.PersonFacts.of(
-            clean["family_name"], clean["given_names"], clean["birth_date"], clean.get("phone"),
-            clean.get("nationalities") or (),
-        )  # fmt: skip
         earlier = _in_file_duplicate(facts, in_file)
         if earlier is not None:
             result.duplicates.append(DuplicateRow(row, [], same_as_line=earlier))
@@ -1051,6 +1047,7 @@ class BatchDuplicateCheck:
         self.session = session
         self.threshold = threshold
         self.postings: dict[str, set[str]] = {}
+        self.facts: list[duplicates.PersonFacts] = []  # of the rows of the last run, in order
 
     def _keys(self, facts: duplicates.PersonFacts) -> tuple[frozenset[str], frozenset[str]]:
         family = frozenset({f"n:{t}" for t in facts.family.tokens} | {f"p:{c}" for c in facts.family.codes})
@@ -1090,6 +1087,7 @@ class BatchDuplicateCheck:
             family, given = self._keys(facts)
             all_keys |= family | given
             entries.append((facts, family, given))
+        self.facts = [facts for facts, _family, _given in entries]
         self._load_postings(all_keys)
         without_given = set(self.session.scalars(select(Person.id).where(Person.given_names == "")))
         cache: dict = {}
