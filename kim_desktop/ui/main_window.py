@@ -68,6 +68,7 @@ class MainWindow(QMainWindow):
         self.calendar_page = None
         self.caseload_page = None
         self.directory_page = None
+        self.statistics_page = None
         self.stack.addWidget(self.list_page)
         # The central area: the warning bar of an unencrypted database above the pages; the screen lock
         # swaps all of it for its lock page (ui/lock.py).
@@ -158,8 +159,9 @@ class MainWindow(QMainWindow):
         self.caseload_action = self._action(_("&Fälle"), "Ctrl+3", lambda: self.show_caseload(None))
         self.calendar_action = self._action(_("&Kalender"), "Ctrl+4", self.show_calendar)
         self.directory_action = self._action(_("An&gebote"), "Ctrl+5", lambda: self.show_directory())
+        self.statistics_action = self._action(_("S&tatistik"), "Ctrl+6", self.show_statistics)
         pages = (self.workplace_action, self.list_action, self.caseload_action, self.calendar_action,
-                 self.directory_action)  # fmt: skip
+                 self.directory_action, self.statistics_action)  # fmt: skip
         for action in pages:
             view_menu.addAction(action)
         self.call_list_action = self._action(_("A&nrufliste …"), None, self.show_call_list)
@@ -169,7 +171,7 @@ class MainWindow(QMainWindow):
         navigation.setObjectName("navigation")
         navigation.setMovable(False)
         for action in (self.workplace_action, self.persons_action, self.caseload_action, self.calendar_action,
-                       self.directory_action):  # fmt: skip
+                       self.directory_action, self.statistics_action):  # fmt: skip
             navigation.addAction(action)
         view_menu.addAction(self._action(_("&Aktualisieren"), QKeySequence.StandardKey.Refresh, self.refresh))
         language_menu = view_menu.addMenu(_("&Sprache"))
@@ -544,6 +546,23 @@ class MainWindow(QMainWindow):
             self.stack.setCurrentWidget(self.caseload_page)
             self.caseload_page.setFocus()
             self.caseload_page.focusNextChild()
+
+        self.when_ready(start)
+
+    def show_statistics(self) -> None:
+        """Ansicht › Statistik (Strg+6): aggregated figures, charts and exports (ui/statistics_page.py)."""
+
+        def start() -> None:
+            if not self._confirm_leave():
+                return
+            if self.statistics_page is None:
+                from .statistics_page import StatisticsPage
+
+                self.statistics_page = StatisticsPage()
+                self.stack.addWidget(self.statistics_page)
+                self.statistics_page.set_context(self.ctx)
+            self.stack.setCurrentWidget(self.statistics_page)
+            self.statistics_page.focus_first()
 
         self.when_ready(start)
 

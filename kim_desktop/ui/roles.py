@@ -31,6 +31,7 @@ WINDOW_ACTIONS: dict[str, tuple[str, ...]] = {
     "caseload_action": ("case.read",),
     "calendar_action": ("appointment.read",),
     "directory_action": ("case.read", "directory.write"),
+    "statistics_action": ("case.read",),
     "call_list_action": ("appointment.read",),
     "users_action": ("users.manage",),
     "encrypt_action": ("settings.manage",),
