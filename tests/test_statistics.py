@@ -234,3 +234,12 @@ def test_empty_database_gives_zeros(ctx):
     assert result.indicator("cases_new").rows[0].text == "0"
     assert result.indicator("closure_reasons").rows == []
     assert result.indicator("closure_reasons").total.text == "0"
+
+
+def test_every_indicator_is_documented():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "statistik.md").read_text(encoding="utf-8")
+    for item in st.indicators():
+        assert f"`{item.id}`" in doc, item.id
+        assert item.label in doc, item.label
