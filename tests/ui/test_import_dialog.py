@@ -183,3 +183,24 @@ def qtbot_button():
     from PySide6.QtCore import Qt
 
     return Qt.MouseButton.LeftButton
+
+
+def test_file_menu_opens_import_and_undo(qtbot, window):
+    from PySide6.QtCore import QTimer
+
+    seen = []
+
+    def close_modal():
+        dialog = QApplication.activeModalWidget()
+        if dialog is None:
+            QTimer.singleShot(100, close_modal)
+            return
+        seen.append(type(dialog).__name__)
+        dialog.reject()
+
+    for count_before, action in enumerate((window.import_action, window.undo_import_action)):
+        QTimer.singleShot(100, close_modal)
+        action.trigger()
+        qtbot.waitUntil(lambda n=count_before: len(seen) > n, timeout=10000)
+    assert seen == ["ImportDialog", "ImportBatchesDialog"]
+    assert window.import_action.text() == "Personen importieren (Excel, &CSV) …"
