@@ -286,7 +286,8 @@ def encrypt_database(
        and – if new – every role; 2. ``sqlcipher_export`` writes an encrypted copy beside the file; 3. the copy
        is checked (integrity, the same row count in every table); 4. the key file is written; 5. the plain file
        is moved aside, the copy takes its place and must open; 6. only then is the plain file deleted. Any
-       failure before step 6 leaves the plain database as it was.
+       failure before step 6 leaves the plain database readable without a password and with all its data;
+       the account of step 1 (its password and its audit entries) stays in it, ready for the next attempt.
     """
     from .users import check_password, check_username
 
