@@ -43,3 +43,9 @@ class NotFoundError(UserError):
 
 class ConflictError(UserError):
     """The record was changed by someone else since it was loaded (optimistic locking)."""
+
+
+class StaleRecordError(ConflictError):
+    """A save found the row version changed underneath it (two clients of the office server saving the
+    same record at the same moment). Services that can name the other editor turn it into a more
+    specific ``ConflictError``."""

@@ -17,13 +17,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import UserError
+from ..errors import StaleRecordError, UserError
 from ..i18n import _
 
 log = logging.getLogger(__name__)
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 5000
+PG_CONNECT_TIMEOUT_S = 10
 NETWORK_FILESYSTEMS = {
     "nfs", "nfs4", "cifs", "smb", "smb2", "smb3", "smbfs", "afs", "9p", "fuse.sshfs", "sshfs", "davfs",
     "fuse.davfs2", "ncpfs", "glusterfs", "ceph", "fuse.glusterfs", "lustre",
@@ -73,9 +74,22 @@ def resolve_location(db: str | os.PathLike | None) -> DatabaseLocation:
                 path = _file_path(raw.split("?", 1)[0])
                 return DatabaseLocation(f"sqlite:///{path}", path)
             return DatabaseLocation(text, None)
-        return DatabaseLocation(text, None)
+        return DatabaseLocation(postgresql_url(text), None)
     path = _file_path(text)
     return DatabaseLocation(f"sqlite:///{path}", path)
+
+
+def postgresql_url(text: str) -> str:
+    """``postgresql://`` and ``postgres://`` (the usual spelling of a server address) mean the psycopg 3
+    driver; an explicit driver (``postgresql+psycopg://``) and other databases stay as given."""
+    scheme, rest = text.split("://", 1)
+    if scheme.lower() in ("postgresql", "postgres"):
+        return f"postgresql+psycopg://{rest}"
+    return text
+
+
+def is_postgresql_url(url: str) -> bool:
+    return url.split("://", 1)[0].lower().startswith(("postgresql", "postgres"))
 
 
 def _file_path(text: str) -> Path:
@@ -136,6 +150,9 @@ def _windows_drive_is_remote(text: str) -> bool:  # pragma: no cover - Windows o
 def translate_db_error(exc: BaseException) -> UserError:
     """Map a database driver error to one German sentence; never includes data or SQL."""
     message = str(getattr(exc, "orig", exc)).lower()
+    server = _translate_server_error(message)
+    if server is not None:
+        return server
     if "locked" in message or "busy" in message:
         return UserError(
             _(
@@ -177,6 +194,64 @@ def translate_db_error(exc: BaseException) -> UserError:
     )
 
 
+def _translate_server_error(message: str) -> UserError | None:
+    """The connection errors of a database server (PostgreSQL): checked first, because a server's message
+    also names the database, which may contain any word."""
+    if (
+        "password authentication failed" in message
+        or "no password supplied" in message
+        or ("role" in message and "does not exist" in message)
+    ):
+        return UserError(
+            _(
+                "Die Anmeldung am Datenbankserver ist fehlgeschlagen: Benutzername oder Passwort stimmen "
+                "nicht. Bitte prüfen Sie die Serveradresse in den Einstellungen oder fragen Sie Ihre IT."
+            )
+        )
+    if "database" in message and "does not exist" in message:
+        return UserError(
+            _(
+                "Die Datenbank gibt es auf dem Server nicht. Bitte prüfen Sie den Datenbanknamen in der "
+                "Serveradresse oder lassen Sie die Datenbank von Ihrer IT anlegen."
+            )
+        )
+    if "pg_hba.conf" in message or "permission denied for database" in message:
+        return UserError(
+            _(
+                "Der Datenbankserver lässt diese Verbindung nicht zu. Bitte fragen Sie Ihre IT, ob Ihr "
+                "Arbeitsplatz und Ihr Benutzer freigeschaltet sind."
+            )
+        )
+    if (
+        "failed to resolve host" in message
+        or "could not translate host name" in message
+        or "name or service not known" in message
+    ):
+        return UserError(
+            _(
+                "Der Datenbankserver wurde nicht gefunden. Bitte prüfen Sie den Servernamen in der "
+                "Serveradresse und die Netzwerkverbindung."
+            )
+        )
+    if (
+        "connection failed" in message
+        or "timeout expired" in message
+        or "server closed the connection" in message
+        or "terminating connection" in message
+        or "the database system is starting up" in message
+        or "the database system is shutting down" in message
+        or "consuming input failed" in message
+        or "ssl negotiation" in message
+    ):
+        return UserError(
+            _(
+                "Der Datenbankserver ist nicht erreichbar. Bitte prüfen Sie die Netzwerkverbindung und die "
+                "Serveradresse; nichts wurde geändert."
+            )
+        )
+    return None
+
+
 # --- the database object --------------------------------------------------------------------------------
 
 
@@ -206,6 +281,7 @@ class Database:
     def session(self) -> Iterator:
         """A unit of work: commits on success, rolls back on any error (never a half-written record)."""
         from sqlalchemy.exc import DBAPIError
+        from sqlalchemy.orm.exc import StaleDataError
 
         # On SQLite a unit of work takes the write lock when it begins (BEGIN IMMEDIATE, see make_engine).
         bind = self.engine.execution_options(kim_write=True) if self.is_sqlite else self.engine
@@ -217,6 +293,13 @@ class Database:
             session.rollback()
             log.warning("database error %s", type(getattr(exc, "orig", exc)).__name__)
             raise translate_db_error(exc) from None
+        except StaleDataError:
+            # Another client saved the same record in the meantime (row version, see db.base): nothing of
+            # this unit of work is kept, nothing of the other one is overwritten.
+            session.rollback()
+            raise StaleRecordError(
+                _("Diese Akte wurde inzwischen von einer anderen Sitzung geändert. Bitte neu laden.")
+            ) from None
         except BaseException:
             session.rollback()
             raise
@@ -321,7 +404,18 @@ def make_engine(location: DatabaseLocation, key: bytes | None = None):
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
-    return create_engine(location.url, pool_pre_ping=True)
+    options = {"pool_pre_ping": True}
+    if is_postgresql_url(location.url):
+        from sqlalchemy.engine import make_url
+
+        query = make_url(location.url).query
+        # An unreachable server answers within seconds instead of leaving the program waiting; the name
+        # shows the sessions of KIM Desktop in the server's activity view.
+        connect_args: dict = {"application_name": "kim-desktop"}
+        if "connect_timeout" not in query:
+            connect_args["connect_timeout"] = PG_CONNECT_TIMEOUT_S
+        options["connect_args"] = connect_args
+    return create_engine(location.url, **options)
 
 
 def _new_or_kim(cursor) -> bool:

@@ -71,14 +71,7 @@ def backup_sqlite(path: Path, label: str, key: bytes | None = None) -> Path:
     return target
 
 
-def bring_up_to_date(database, *, migrate: bool = True) -> None:
-    from .seed import seed_reference_data
-
-    with database.engine.connect() as connection:
-        revision = current_revision(connection)
-        has_tables = bool(inspect(connection).get_table_names()) if revision is None else True
-    if revision == HEAD_REVISION:
-        return
+def _refuse_unless_migratable(revision: str | None, has_tables: bool, migrate: bool) -> None:
     if revision is None and has_tables:
         raise UserError(
             _("Diese Datenbank wurde nicht von KIM Desktop angelegt und kann nicht geöffnet werden.")
@@ -92,6 +85,20 @@ def bring_up_to_date(database, *, migrate: bool = True) -> None:
         )
     if revision is not None and not migrate:
         raise UserError(_("Die Datenbank muss aktualisiert werden. Bitte starten Sie 'kim-desktop init'."))
+
+
+def bring_up_to_date(database, *, migrate: bool = True) -> None:
+    from .seed import seed_reference_data
+
+    with database.engine.connect() as connection:
+        revision = current_revision(connection)
+        has_tables = bool(inspect(connection).get_table_names()) if revision is None else True
+    if revision == HEAD_REVISION:
+        return
+    _refuse_unless_migratable(revision, has_tables, migrate)
+    if database.engine.dialect.name == "postgresql":
+        _upgrade_postgresql(database, migrate=migrate)
+        return
     if revision is not None and database.location.path is not None:
         database.backup_path = backup_sqlite(database.location.path, f"vor-update-{revision}", database.key)
         log.info("backup before migration written")
@@ -100,3 +107,39 @@ def bring_up_to_date(database, *, migrate: bool = True) -> None:
     database.migrated_from = revision
     with database.session() as session:
         seed_reference_data(session)
+
+
+#: The key of the advisory lock that migrations of a PostgreSQL database run under ("KIMMIGR" in ASCII).
+PG_MIGRATION_LOCK = 0x4B494D4D494752
+
+
+def _upgrade_postgresql(database, *, migrate: bool) -> None:
+    """Migrate a server database: one client at a time, in one transaction.
+
+    Every client that finds the schema behind waits for the advisory lock, then looks again: the first one
+    migrates and seeds, the others find the schema current and go on. PostgreSQL's DDL is transactional, so
+    the tables, the revision and the reference data become visible together (or, on an error, not at all);
+    the transaction-level lock ends with the transaction. Backups of a server database are the server's.
+    """
+    from sqlalchemy.orm import Session
+
+    from .seed import seed_reference_data
+
+    with database.engine.begin() as connection:
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_MIGRATION_LOCK})
+        inspector = inspect(connection)
+        revision = None
+        if inspector.has_table("alembic_version"):
+            revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        if revision == HEAD_REVISION:
+            log.info("schema brought up to date by another client")
+            return
+        _refuse_unless_migratable(revision, bool(inspector.get_table_names()), migrate)
+        from alembic import command
+
+        command.upgrade(alembic_config(connection), "head")
+        with Session(bind=connection, join_transaction_mode="create_savepoint") as session:
+            seed_reference_data(session)
+            session.commit()
+    database.created = revision is None
+    database.migrated_from = revision

@@ -35,7 +35,7 @@ from ..db.models import (
     Person,
     Setting,
 )
-from ..errors import ConflictError, NotFoundError, UserError, ValidationError
+from ..errors import NotFoundError, UserError, ValidationError
 from ..i18n import _
 from . import audit
 from .context import ServiceContext
@@ -370,8 +370,16 @@ def change_phase(
     with ctx.write() as session:
         case = _load_case(session, case_id, "case.write")
         if expected_version is not None and case.version != expected_version:
-            raise ConflictError(
-                _("Diese Akte wurde inzwischen von einer anderen Sitzung geändert. Bitte neu laden.")
+            from .conflicts import stale_record_error
+
+            raise stale_record_error(
+                session,
+                "case_file",
+                case.id,
+                expected_version=expected_version,
+                current_version=case.version,
+                yours={"phase": to_phase},
+                theirs={"phase": case.phase},
             )
         current = case.phase
         if current == "closed":

@@ -28,7 +28,7 @@ from ..db.models import (
     PersonNationality,
     ResidenceStatusChange,
 )
-from ..errors import ConflictError, DuplicateError, NotFoundError, UserError, ValidationError
+from ..errors import DuplicateError, NotFoundError, StaleRecordError, UserError, ValidationError
 from ..i18n import _
 from . import audit, retention
 from .context import ServiceContext
@@ -525,16 +525,12 @@ def update_person(
 ) -> PersonView:
     require(ctx.actor, "person.write")
     clean = validate_person(values, partial=True)
-    from sqlalchemy.orm.exc import StaleDataError
-
     try:
         with ctx.write() as session:
             person = _load(session, person_id)
             retention.ensure_not_restricted(session, person.id)  # Art. 18: storage only
             if expected_version is not None and person.version != expected_version:
-                raise ConflictError(
-                    _("Diese Akte wurde inzwischen von einer anderen Sitzung geändert. Bitte neu laden.")
-                )
+                raise _person_conflict(session, person, clean, expected_version)
             _check_residence_status(session, clean.get("residence_status"))
             changed = _apply(session, person, clean)
             if changed:
@@ -550,10 +546,27 @@ def update_person(
                     detail={"fields": sorted(changed)},
                 )
             return _view(person, _file_numbers(session, person_id))
-    except StaleDataError:
-        raise ConflictError(
-            _("Diese Akte wurde inzwischen von einer anderen Sitzung geändert. Bitte neu laden.")
-        ) from None
+    except StaleRecordError:
+        # Another client saved between this one's read and its UPDATE (the row version no longer matched).
+        with ctx.read() as session:
+            person = session.get(Person, person_id)
+            raise _person_conflict(session, person, clean, expected_version) from None
+
+
+def _person_conflict(session, person: Person | None, clean: dict[str, Any], expected_version: int | None):
+    from .conflicts import stale_record_error
+
+    columns = Person.__table__.columns.keys()
+    fields = [key for key in clean if key in columns]
+    return stale_record_error(
+        session,
+        "person",
+        person.id if person is not None else "",
+        expected_version=expected_version,
+        current_version=person.version if person is not None else None,
+        yours={key: clean[key] for key in fields},
+        theirs={key: getattr(person, key) for key in fields} if person is not None else {},
+    )
 
 
 # --- the person list ------------------------------------------------------------------------------------
