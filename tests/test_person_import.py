@@ -560,3 +560,14 @@ def test_batch_duplicate_check_agrees_with_find_duplicates(ctx):
     as_tuples = [[(c.id, c.score) for c in found] for found in batch]
     assert as_tuples == [[(c.id, c.score) for c in found] for found in single]
     assert sum(1 for found in batch if found) >= 6  # the comparison is not trivially empty
+
+
+def test_excel_sep_line_names_the_delimiter(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_text("sep=,\r\nNachname,Vorname\r\nAdler,Ada\r\n", encoding="utf-8")
+    table = pi.read_table(path)
+    assert (table.delimiter, table.header, table.rows) == (
+        ",",
+        ["Nachname", "Vorname"],
+        [(2, ["Adler", "Ada"])],
+    )

@@ -307,9 +307,13 @@ def _read_csv(path: Path, data: bytes) -> SourceTable:
         raise UserError(_not_a_table())
     if not text.strip():
         raise UserError(_("Die Datei ist leer."))
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    counts = {d: first.count(d) for d in (";", ",", "\t")}
-    delimiter = max(counts, key=lambda d: counts[d]) if any(counts.values()) else ";"
+    hint = re.match(r"^sep=(.)[ \t]*\r?\n", text)  # Excel's "sep=;" line: names the delimiter, not a row
+    if hint:
+        delimiter, text = hint.group(1), text[hint.end() :]
+    else:
+        first = next((line for line in text.splitlines() if line.strip()), "")
+        counts = {d: first.count(d) for d in (";", ",", "\t")}
+        delimiter = max(counts, key=lambda d: counts[d]) if any(counts.values()) else ";"
     table = SourceTable(path.name, "csv", [], [], encoding=encoding, delimiter=delimiter)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
 

@@ -121,6 +121,7 @@ class ImportDialog(QDialog):
         self._thread: QThread | None = None
         self._worker: _Worker | None = None
         self._combos: list[QComboBox] = []
+        self._loaded_path = ""
         self.setWindowTitle(_("Personen importieren (Excel, CSV)"))
         self.setMinimumSize(820, 560)
 
@@ -193,6 +194,7 @@ class ImportDialog(QDialog):
         self.path.setAccessibleName(_("Datei"))
         self.path.setPlaceholderText(_("Pfad der Datei"))
         self.path.editingFinished.connect(self._path_edited)
+        self.path.textChanged.connect(self._path_changed)
         self.browse = QPushButton(_("D&urchsuchen …"))
         self.browse.setAccessibleName(_("Datei wählen"))
         self.browse.clicked.connect(self._browse)
@@ -325,9 +327,8 @@ class ImportDialog(QDialog):
         busy = self.running
         self.back.setEnabled(page > PAGE_FILE and not busy and self.result is None)
         self.next.setVisible(page < PAGE_PREVIEW)
-        self.next.setEnabled(
-            not busy and (self.table is not None if page == PAGE_FILE else not self._conflicts())
-        )
+        ready = bool(self.path.text().strip()) if page == PAGE_FILE else not self._conflicts()
+        self.next.setEnabled(not busy and ready)
         self.import_button.setVisible(page == PAGE_PREVIEW)
         self.import_button.setEnabled(
             not busy and self.preview is not None and self.result is None and bool(self.preview.to_import)
@@ -376,6 +377,11 @@ class ImportDialog(QDialog):
             self.path.setText(chosen)
             self.load_file(chosen)
 
+    def _path_changed(self, text: str) -> None:
+        if self.table is not None and text.strip() != self._loaded_path:
+            self.table = None  # read again on "Weiter"
+        self._update_buttons()
+
     def _path_edited(self) -> None:
         text = self.path.text().strip()
         if text and (self.table is None or Path(text).name != self.table.file_name):
@@ -397,6 +403,7 @@ class ImportDialog(QDialog):
             self._set_status(exc.message, ERROR_STYLE)
             self._update_buttons()
             return False
+        self._loaded_path = text
         self.table = table
         self.path.setText(text)
         self.sheet.clear()

@@ -46,10 +46,14 @@ def test_import_through_the_dialog_and_undo(qtbot, ctx, tmp_path, monkeypatch):
     imported = []
     dialog.imported.connect(imported.append)
 
-    # step 1: the file
+    # step 1: the file (typed, read on "Weiter")
     assert not dialog.next.isEnabled()
     dialog.path.setText(str(source))
-    assert dialog.load_file(str(source))
+    assert dialog.next.isEnabled() and dialog.table is None
+    qtbot.mouseClick(dialog.next, qtbot_button())
+    assert dialog.table is not None
+    dialog.go_back()
+    assert dialog.pages.currentIndex() == PAGE_FILE
     assert "Windows-1252" in dialog.file_info.text() and "6 Datenzeilen" in dialog.file_info.text()
     qtbot.mouseClick(dialog.next, qtbot_button())
     assert dialog.pages.currentIndex() == PAGE_MAPPING
