@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, distinct, extract, func, literal, or_, select
+from sqlalchemy import String, and_, case, cast, distinct, extract, func, literal, or_, select
 
 from ..db.models import (
     Appointment,
@@ -90,6 +90,11 @@ class Scope:
     dialect: str = "sqlite"
 
     @property
+    def rows_filtered(self) -> bool:
+        """Whether only some cases count (permissions, team or case manager filter)."""
+        return visible_case_clause(self.actor) is not None or bool(self.team_id) or bool(self.case_manager_id)
+
+    @property
     def utc_bounds(self) -> tuple[datetime, datetime]:
         return range_bounds_utc(self.first, self.last)
 
@@ -144,6 +149,9 @@ class Scope:
 
     def case_or_manager(self, case_column, manager_column):
         """Records with a case in scope, or without a case and a manager/author in scope."""
+        if not self.rows_filtered:  # every case counts: only the (few) deleted cases are left out
+            deleted = select(Case.id).where(Case.deleted_at.is_not(None))
+            return or_(case_column.is_(None), case_column.not_in(deleted))
         in_scope = select(Case.id).where(Case.id == case_column, *self.case_conditions()).exists()
         return or_(
             and_(case_column.is_not(None), in_scope),
@@ -311,35 +319,24 @@ class _PairLabels(dict):
 
 
 def _journal_scope(s: Scope) -> list:
-    return [
+    conditions = [
         JournalEntry.deleted_at.is_(None),
         JournalEntry.system_generated.is_(False),
         JournalEntry.entry_date >= s.first,
         JournalEntry.entry_date <= s.last,
         JournalEntry.contact_type.is_not(None),
         JournalEntry.contact_type != "notiz",
-        *s.case_conditions(),
     ]
+    if s.rows_filtered:
+        return [*conditions, *s.case_conditions()]
+    # every case counts: no join per entry, only the (few) deleted cases are left out
+    deleted = select(Case.id).where(Case.deleted_at.is_not(None))
+    return [*conditions, JournalEntry.case_id.is_not(None), JournalEntry.case_id.not_in(deleted)]
 
 
-def _journal_select(*columns):
-    return select(*columns).select_from(JournalEntry).join(Case, Case.id == JournalEntry.case_id)
-
-
-def _contacts_by_life_area(s: Scope):
-    if s.dialect == "postgresql":
-        area = func.json_array_elements_text(JournalEntry.life_areas).table_valued("value").alias("area")
-    else:
-        area = func.json_each(JournalEntry.life_areas).table_valued("value").alias("area")
-    key = area.c.value
-    return (
-        select(key.label("key"), func.count().label("value"), func.count().label("n"))
-        .select_from(JournalEntry)
-        .join(Case, Case.id == JournalEntry.case_id)
-        .join(area, literal(True))
-        .where(*_journal_scope(s), JournalEntry.life_areas.is_not(None), key.is_not(None))
-        .group_by(key)
-    )
+def _journal_select(s: Scope, *columns):
+    stmt = select(*columns).select_from(JournalEntry)
+    return stmt.join(Case, Case.id == JournalEntry.case_id) if s.rows_filtered else stmt
 
 
 def _appointment_scope(s: Scope) -> list:
@@ -496,23 +493,39 @@ def _interpreter_key(id_column, language_column):
 
 
 def _source_journal(s: Scope):
+    """Contacts of the period grouped by type, interpreter language and the (text of the) life-area list, in one
+    scan without JSON functions: offices use few distinct lists, which ``_life_area_rows`` unpacks."""
     lang = _interpreter_key(JournalEntry.interpreter_id, JournalEntry.interpreter_language)
-    return (
-        _journal_select(
-            JournalEntry.contact_type,
-            lang,
-            func.coalesce(func.sum(JournalEntry.duration_min), 0),
-            func.count(),
-        )  # fmt: skip
-        .where(*_journal_scope(s))
-        .group_by(JournalEntry.contact_type, lang)
-    )
+    columns = (JournalEntry.contact_type, lang, cast(JournalEntry.life_areas, String))
+    minutes = func.coalesce(func.sum(JournalEntry.duration_min), 0)
+    return _journal_select(s, *columns, minutes, func.count()).where(*_journal_scope(s)).group_by(*columns)
+
+
+def _life_area_rows(rows) -> list[tuple]:
+    import json
+
+    counts: dict[str, int] = {}
+    parsed: dict[str, list] = {}
+    for _type, _lang, areas, _minutes, n in rows:
+        if not areas:
+            continue
+        if areas not in parsed:
+            try:
+                value = json.loads(areas)
+            except ValueError:
+                value = None
+            parsed[areas] = (
+                sorted({a for a in value if isinstance(a, str)}) if isinstance(value, list) else []
+            )
+        for area in parsed[areas]:
+            counts[area] = counts.get(area, 0) + n
+    return [(k, v, v) for k, v in counts.items()]
 
 
 def _hours_rows(rows, key_of):
     minutes: dict = {}
     counts: dict = {}
-    for contact_type, _lang, total, n in rows:
+    for contact_type, _lang, _areas, total, n in rows:
         key = key_of(contact_type)
         minutes[key] = minutes.get(key, 0) + total
         counts[key] = counts.get(key, 0) + n
@@ -623,7 +636,9 @@ def indicators() -> list[Indicator]:
                   _goals_by(lambda: Goal.life_area, _goals_agreed_in_period), _code_labels("life_area")),
         Indicator("contacts_by_life_area", "life_areas", _("Kontakte nach Lebensbereich"),
                   _("Kontakte im Zeitraum nach den im Verlauf angegebenen Lebensbereichen; ein Kontakt zählt in "
-                    "jedem seiner Lebensbereiche."), _contacts_by_life_area, _code_labels("life_area"),
+                    "jedem seiner Lebensbereiche."),
+                  Derived("journal", _life_area_rows),
+                  _code_labels("life_area"),
                   total=False),
         # --- contacts
         Indicator("contacts_by_type", "contacts", _("Kontakte nach Art"),
