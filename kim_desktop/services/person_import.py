@@ -1525,7 +1525,3 @@ def undo_import(ctx: ServiceContext, batch_id: str) -> UndoResult:
             detail={"persons": len(ids)},
         )
         return UndoResult(batch_id, len(ids))
-
-
-def birth_text(birth: PartialDate | None) -> str:
-    return birth.german() if birth else ""
