@@ -446,8 +446,8 @@ class ConferenceDialog(QDialog):
         with self.ctx.read() as session:
             rows = list_cases(session, phase="open", limit=500)
         for row in rows:
-            # file number and phase only: enough to recognise one's own case, nothing of it is printed
-            item = QListWidgetItem(f"{row.file_number} · {phase_label(row.phase)}")
+            # shown to the counsellor only to choose; nothing of this line is printed
+            item = QListWidgetItem(f"{row.file_number} · {row.person_name} · {phase_label(row.phase)}")
             item.setData(Qt.ItemDataRole.UserRole, row.id)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Unchecked)
