@@ -953,7 +953,7 @@ def _reason(exc: ValidationError, columns_by_field: dict[str, str]) -> str:
     labels = field_labels()
     parts = []
     for name, message in exc.field_errors.items():
-        if name == "family_name" and "Familiennamen ein" in message:
+        if name == "family_name" and message == _("Bitte geben Sie den Familiennamen ein."):
             parts.append(_("Der Nachname fehlt."))
             continue
         column = columns_by_field.get(name) or labels.get(name, name)
