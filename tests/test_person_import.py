@@ -172,6 +172,9 @@ def test_unknown_values_are_flagged_kept_as_written_not_rejected(ctx, tmp_path):
             select(ImportBatchPerson.flags).where(ImportBatchPerson.person_id == karimi.id)
         )
     assert any("Aufenthaltsstatus" in f for f in flags)
+    review = pi.flagged_persons(ctx, result.batch_id)
+    assert [(f.line, f.family_name) for f in review] == [(2, "Karimi"), (3, "Rahimi")]
+    assert review[0].person_id == karimi.id and len(review[0].flags) == 3
 
 
 def test_value_mapping_from_the_mapping_file_says_what_AE_means(ctx, tmp_path):

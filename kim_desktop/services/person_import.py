@@ -1409,6 +1409,35 @@ def list_batches(ctx: ServiceContext, limit: int = 20) -> list[BatchView]:
         ]
 
 
+@dataclass
+class FlaggedPerson:
+    person_id: str
+    line: int
+    family_name: str
+    given_names: str
+    flags: list[str]
+
+
+def flagged_persons(ctx: ServiceContext, batch_id: str) -> list[FlaggedPerson]:
+    """The persons of a batch with values to review (still stored), in file order."""
+    permissions.require(ctx.actor, "person.read_basic")
+    with ctx.read() as session:
+        rows = session.execute(
+            select(
+                ImportBatchPerson.person_id, ImportBatchPerson.line, Person.family_name, Person.given_names,
+                ImportBatchPerson.flags,
+            )
+            .join(Person, Person.id == ImportBatchPerson.person_id)
+            .where(ImportBatchPerson.batch_id == batch_id, ImportBatchPerson.flags.is_not(None))
+            .order_by(ImportBatchPerson.line)
+        ).all()  # fmt: skip
+    return [
+        FlaggedPerson(pid, line, family, given, list(flags or []))
+        for pid, line, family, given, flags in rows
+        if flags
+    ]
+
+
 # Tables that belong to the person record itself: rows there do not mean "worked on".
 _OWN_TABLES = {
     "person_name_variant", "person_nationality", "person_language", "search_key", "residence_status_change",

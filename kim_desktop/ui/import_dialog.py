@@ -111,6 +111,7 @@ class ImportDialog(QDialog):
     """Personen aus Excel oder CSV übernehmen. ``imported`` carries the ``ImportResult`` of a real import."""
 
     imported = Signal(object)
+    open_person = Signal(str)  # from the list of earlier imports: a person to review
 
     def __init__(self, ctx, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -725,6 +726,8 @@ class ImportDialog(QDialog):
     def show_batches(self) -> None:
         dialog = ImportBatchesDialog(self.ctx, self)
         dialog.undone.connect(lambda _batch: self.imported.emit(None))
+        dialog.open_person.connect(self.open_person.emit)
+        dialog.open_person.connect(lambda _person_id: self.accept())
         dialog.exec()
 
     def _set_status(self, text: str, style: str = "") -> None:
@@ -749,13 +752,14 @@ class ImportBatchesDialog(QDialog):
     """The last imports, with "Import rückgängig machen" for one of them. ``undone`` carries the batch id."""
 
     undone = Signal(str)
+    open_person = Signal(str)  # a person to review was chosen
 
     def __init__(self, ctx, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.batches: list[person_import.BatchView] = []
         self.setWindowTitle(_("Frühere Importe"))
-        self.setMinimumSize(760, 360)
+        self.setMinimumSize(760, 480)
         layout = QVBoxLayout(self)
         intro = QLabel(
             _("„Import rückgängig machen“ entfernt alle Personen eines Imports. Das geht nur, solange keine davon "
@@ -775,8 +779,17 @@ class ImportBatchesDialog(QDialog):
                 _("Stand"),
             ],
         )
-        self.list.itemSelectionChanged.connect(self._update_buttons)
+        self.list.itemSelectionChanged.connect(self._selection_changed)
         layout.addWidget(self.list, 1)
+        review_label = QLabel(_("Zu &prüfen in diesem Import (Doppelklick oder Eingabe öffnet die Person):"))
+        self.review = _table(
+            _("Zu prüfende Personen des Imports"), [_("Zeile"), _("Nachname"), _("Vorname"), _("Hinweis")]
+        )
+        review_label.setBuddy(self.review)
+        self.review.activated.connect(self._review_activated)
+        layout.addWidget(review_label)
+        layout.addWidget(self.review, 1)
+        self._flagged: list[person_import.FlaggedPerson] = []
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.status.setAccessibleName(_("Meldung"))
@@ -814,6 +827,7 @@ class ImportBatchesDialog(QDialog):
                 str(b.duplicates), str(b.rejected), state,
             ])  # fmt: skip
         _fill(self.list, rows)
+        self._selection_changed()
         if not rows:
             self._set_status(_("Es gibt noch keine Importe."))
         self._update_buttons()
@@ -825,6 +839,24 @@ class ImportBatchesDialog(QDialog):
     def _update_buttons(self) -> None:
         batch = self.selected()
         self.undo.setEnabled(batch is not None and batch.undone_at is None)
+
+    def _selection_changed(self) -> None:
+        self._update_buttons()
+        batch = self.selected()
+        try:
+            self._flagged = person_import.flagged_persons(self.ctx, batch.id) if batch is not None else []
+        except UserError as exc:
+            self._flagged = []
+            self._set_status(exc.message, ERROR_STYLE)
+        _fill(
+            self.review,
+            [[str(f.line), f.family_name, f.given_names, " ".join(f.flags)] for f in self._flagged],
+        )
+
+    def _review_activated(self, index) -> None:
+        if 0 <= index.row() < len(self._flagged):
+            self.open_person.emit(self._flagged[index.row()].person_id)
+            self.accept()
 
     def undo_selected(self, *, confirm: bool = True) -> bool:
         batch = self.selected()

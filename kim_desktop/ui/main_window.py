@@ -812,8 +812,13 @@ class MainWindow(QMainWindow):
         from .import_dialog import ImportDialog
 
         def start() -> None:
-            ImportDialog(self.ctx, self).exec()
+            chosen: list[str] = []
+            dialog = ImportDialog(self.ctx, self)
+            dialog.open_person.connect(chosen.append)
+            dialog.exec()
             self.refresh()
+            if chosen:
+                self.open_person(chosen[-1])
 
         self.when_ready(start)
 
@@ -822,8 +827,13 @@ class MainWindow(QMainWindow):
         from .import_dialog import ImportBatchesDialog
 
         def start() -> None:
-            ImportBatchesDialog(self.ctx, self).exec()
+            chosen: list[str] = []
+            dialog = ImportBatchesDialog(self.ctx, self)
+            dialog.open_person.connect(chosen.append)
+            dialog.exec()
             self.refresh()
+            if chosen:
+                self.open_person(chosen[-1])
 
         self.when_ready(start)
 

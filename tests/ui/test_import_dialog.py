@@ -108,6 +108,14 @@ def test_import_through_the_dialog_and_undo(qtbot, ctx, tmp_path, monkeypatch):
     assert not batches.undo.isEnabled()
     batches.list.selectRow(0)
     assert batches.undo.isEnabled()
+    assert batches.review.rowCount() == 1  # Rahimi: "Aufenthaltserlaubnis" names no single status
+    assert (batches.review.item(0, 0).text(), batches.review.item(0, 1).text()) == ("6", "Rahimi")
+    chosen = []
+    batches.open_person.connect(chosen.append)
+    batches._review_activated(batches.review.model().index(0, 0))
+    with ctx.read() as session:
+        assert chosen == [session.scalars(select(Person.id).where(Person.family_name == "Rahimi")).one()]
+    batches.show()
     monkeypatch.setattr(QMessageBox, "question", lambda *args, **kwargs: QMessageBox.StandardButton.Yes)
     qtbot.mouseClick(batches.undo, qtbot_button())
     assert "3 Personen entfernt" in batches.status.text()
