@@ -74,6 +74,11 @@ def action_labels() -> dict[str, str]:
         "demo_import": _("Demodaten eingespielt"),
         "anonymise": _("anonymisiert"),
         "restrict": _("eingeschränkt"),
+        "unrestrict": _("Einschränkung aufgehoben"),
+        "consent_override": _("ohne Entbindung versendet (begründet)"),
+        "handover": _("übergeben"),
+        "import": _("importiert"),
+        "import_undo": _("Import rückgängig gemacht"),
     }
 
 
@@ -102,7 +107,17 @@ def entity_labels() -> dict[str, str]:
         "audit_trail": _("Protokoll der Zugriffe und Änderungen"),
         "subject_access": _("Auskunft nach Art. 15 DSGVO"),
         "provider": _("Träger"),
+        "provider_contact": _("Ansprechperson beim Träger"),
         "offer": _("Angebot"),
+        "directory": _("Angebotsverzeichnis"),
+        "case_conference": _("Zusammenfassung für die Fallkonferenz"),
+        "import_batch": _("Import aus Excel/CSV"),
+        "interpreter": _("Dolmetscher*in"),
+        "letter_template": _("Briefvorlage"),
+        "location": _("Ort/Raum"),
+        "office_hours": _("Sprechzeiten"),
+        "setting": _("Einstellung"),
+        "user_account": _("Benutzerkonto"),
     }
 
 
