@@ -245,7 +245,10 @@ class SearchKey(Base):
     __tablename__ = "search_key"
     __table_args__ = ({"sqlite_with_rowid": False},)
 
-    key: Mapped[str] = mapped_column(String(220), primary_key=True)
+    # Bytewise order on PostgreSQL too, whatever the database's collation (migration 0009).
+    key: Mapped[str] = mapped_column(
+        String(220).with_variant(String(220, collation="C"), "postgresql"), primary_key=True
+    )
     person_id: Mapped[str] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True, index=True)
     weight: Mapped[int] = mapped_column(Integer, default=0)  # 0 = primary name, 1 = other spelling, …
 
