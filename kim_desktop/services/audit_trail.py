@@ -110,6 +110,8 @@ def entity_labels() -> dict[str, str]:
         "provider_contact": _("Ansprechperson beim Träger"),
         "offer": _("Angebot"),
         "directory": _("Angebotsverzeichnis"),
+        "person_list": _("Personenliste"),
+        "case_list": _("Fallliste"),
         "case_conference": _("Zusammenfassung für die Fallkonferenz"),
         "import_batch": _("Import aus Excel/CSV"),
         "interpreter": _("Dolmetscher*in"),

@@ -133,6 +133,8 @@ class MainWindow(QMainWindow):
         self.undo_import_action = self._action(_("Import rückgän&gig machen …"), None, self.show_import_batches)
         file_menu.addAction(self.import_action)
         file_menu.addAction(self.undo_import_action)
+        self.list_export_action = self._action(_("Liste e&xportieren (Excel, CSV) …"), None, self.show_list_export)
+        file_menu.addAction(self.list_export_action)
         self.settings_action = self._action(_("&Einstellungen …"), "Ctrl+,", self.show_settings)
         file_menu.addAction(self.settings_action)
         self.users_action = self._action(_("Ben&utzer verwalten …"), None, self.show_users)
@@ -821,6 +823,12 @@ class MainWindow(QMainWindow):
                 self.open_person(chosen[-1])
 
         self.when_ready(start)
+
+    def show_list_export(self) -> None:
+        """Datei › Liste exportieren: persons or cases as far as the role allows (services.list_export)."""
+        from .list_export_dialog import ListExportDialog
+
+        self.when_ready(lambda: ListExportDialog(self.ctx, self).exec())
 
     def show_import_batches(self) -> None:
         """Datei › Import rückgängig machen: the last imports, one of them undone as a whole."""

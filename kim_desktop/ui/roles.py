@@ -35,6 +35,9 @@ WINDOW_ACTIONS: dict[str, tuple[str, ...]] = {
     "call_list_action": ("appointment.read",),
     "users_action": ("users.manage",),
     "encrypt_action": ("settings.manage",),
+    "import_action": ("person.write",),
+    "undo_import_action": ("person.write",),
+    "list_export_action": ("person.read_basic",),
 }
 
 
