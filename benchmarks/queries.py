@@ -67,6 +67,15 @@ def _sample(session, model, count: int, rng: random.Random, *where) -> list:
     """About ``count`` random rows of ``model`` (by rowid, deterministic for a given rng)."""
     from sqlalchemy import literal_column
 
+    if session.get_bind().dialect.name != "sqlite":  # no rowid (the office server): sample the sorted ids
+        ids = list(session.scalars(select(model.id).where(*where).order_by(model.id)))
+        picked = rng.sample(ids, min(count, len(ids)))
+        rows = []
+        for chunk in range(0, len(picked), 500):
+            rows.extend(session.scalars(select(model).where(model.id.in_(picked[chunk : chunk + 500]))))
+        rows.sort(key=lambda r: r.id)
+        rng.shuffle(rows)
+        return rows
     rowid = literal_column("rowid")
     top = session.scalar(select(func.max(rowid)).select_from(model)) or 0
     rows: list = []
