@@ -16,6 +16,7 @@ environment instead of the dialog (smoke tests, CI).
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 
@@ -29,6 +30,8 @@ from ..i18n import _, current_language, set_language
 log = logging.getLogger(__name__)
 
 DEMO_PERSONS = 400
+#: Set to 1: show the setup assistant and end at once (time to the first screen, see benchmarks/README.md).
+ENV_EXIT_AT_SETUP = "KIM_DESKTOP_EXIT_AT_SETUP"
 
 
 class _Loader(QObject):
@@ -104,7 +107,17 @@ def _open_encrypted(db_arg):
     return login.open_context(db_arg, username=username, password=password)
 
 
-def run_gui(*, db=None, demo: bool = False, exit_after_start: bool = False, language: str | None = None) -> int:
+def needs_setup(location, *, demo: bool, exit_after_start: bool) -> bool:
+    """The first start: no database file yet at the local path (the default one or ``--db``). ``--demo`` makes
+    its own database; ``--exit-after-start`` (smoke tests) keeps creating an empty one without asking."""
+    if demo or location.path is None or location.path.exists():
+        return False
+    return not exit_after_start or bool(os.environ.get(ENV_EXIT_AT_SETUP))
+
+
+def run_gui(
+    *, db=None, demo: bool = False, exit_after_start: bool = False, language: str | None = None
+) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName(APP_ID)
     app.setOrganizationName("KIM Desktop")
@@ -113,6 +126,9 @@ def run_gui(*, db=None, demo: bool = False, exit_after_start: bool = False, lang
     language = language or QSettings().value("ui/language", "de")
     set_language(language)
     install_qt_translations(app, current_language())
+    from .theme import apply_system_theme
+
+    apply_system_theme(app)
 
     from ..db.engine import demo_database_path, resolve_location
     from ..db.schema_version import HEAD_REVISION
@@ -126,7 +142,17 @@ def run_gui(*, db=None, demo: bool = False, exit_after_start: bool = False, lang
     location_text = location.display() if location.path else _("Büro-Server")
     encrypted = location.path is not None and location.path.is_file() and is_encrypted_file(location.path)
     logged_in = None
-    if encrypted and not exit_after_start:
+    if needs_setup(location, demo=demo, exit_after_start=exit_after_start):
+        from .setup_wizard import run_setup
+
+        if os.environ.get(ENV_EXIT_AT_SETUP):
+            run_setup(location.path, exit_when_shown=True)
+            return 0
+        logged_in = run_setup(location.path)
+        if logged_in is None:
+            return 0  # cancelled (nothing was made), or Büro-Server/Laptop chosen: set up with the server
+        encrypted = bool(logged_in.database.encrypted)
+    elif encrypted and not exit_after_start:
         logged_in = _login_interactively(db, location_text)
         if logged_in is None:
             return 0  # "Abbrechen": nothing was opened
@@ -135,8 +161,10 @@ def run_gui(*, db=None, demo: bool = False, exit_after_start: bool = False, lang
     exit_code = {"value": 0}
 
     def fail(exc: BaseException) -> None:
-        message = exc.message if isinstance(exc, UserError) else _(
-            "Die Datenbank kann nicht geöffnet werden; Details stehen im Protokoll."
+        message = (
+            exc.message
+            if isinstance(exc, UserError)
+            else _("Die Datenbank kann nicht geöffnet werden; Details stehen im Protokoll.")
         )
         if not isinstance(exc, UserError):
             log.error("database open failed: %s", type(exc).__name__)
@@ -154,7 +182,7 @@ def run_gui(*, db=None, demo: bool = False, exit_after_start: bool = False, lang
     window.first_page_shown.connect(finish_start)
 
     quick = None
-    if location.path is not None and location.path.is_file() and not encrypted:
+    if logged_in is None and location.path is not None and location.path.is_file() and not encrypted:
         from ..services.person_list import SqlitePersonList
 
         try:
@@ -179,6 +207,15 @@ def run_gui(*, db=None, demo: bool = False, exit_after_start: bool = False, lang
                 fail(exc)
                 return
         window.attach_services(ctx)
+        if not exit_after_start and not demo:
+            from .help_viewer import show_release_notes_once
+
+            database = ctx.database
+            window.release_notes = show_release_notes_once(
+                window,
+                migrated=getattr(database, "migrated_from", None) is not None,
+                backup_path=getattr(database, "backup_path", None),
+            )
 
     loader.loaded.connect(on_loaded)
     loader.failed.connect(fail)
@@ -191,25 +228,30 @@ def run_gui(*, db=None, demo: bool = False, exit_after_start: bool = False, lang
             return
         loader.loaded.emit(ctx)
 
-    if encrypted:
-        if logged_in is not None:
-            QTimer.singleShot(0, lambda: on_loaded(logged_in))
-        else:  # --exit-after-start: the identity comes from the environment
-            QTimer.singleShot(
-                0, lambda: threading.Thread(target=load_in_background, name="kim-open-db", daemon=True).start()
-            )
+    if logged_in is not None:  # signed in, or just set up by the assistant
+        QTimer.singleShot(0, lambda: on_loaded(logged_in))
+    elif encrypted:  # --exit-after-start: the identity comes from the environment
+        QTimer.singleShot(
+            0, lambda: threading.Thread(target=load_in_background, name="kim-open-db", daemon=True).start()
+        )
     elif quick is not None:
+
         def show_quick() -> None:
             try:
                 window.set_list_source(quick, quick.residence_labels(current_language()))
             except Exception as exc:
-                fail(UserError(_("Die Personenliste kann nicht gelesen werden.")) if not isinstance(exc, UserError) else exc)
+                fail(
+                    UserError(_("Die Personenliste kann nicht gelesen werden."))
+                    if not isinstance(exc, UserError)
+                    else exc
+                )
                 return
             if not exit_after_start:
                 threading.Thread(target=load_in_background, name="kim-open-db", daemon=True).start()
 
         QTimer.singleShot(0, show_quick)
     else:
+
         def load_now() -> None:
             app.setOverrideCursor(Qt_wait_cursor())
             try:
@@ -224,12 +266,17 @@ def run_gui(*, db=None, demo: bool = False, exit_after_start: bool = False, lang
         QTimer.singleShot(0, load_now)
 
     auto_backup = location.path is not None and not demo and not exit_after_start
-    if auto_backup:  # daily backup while the program stays open for days (at most one a day, see services.backup)
+    if (
+        auto_backup
+    ):  # daily backup while the program stays open for days (at most one a day, see services.backup)
         backup_timer = QTimer(app)
         backup_timer.setInterval(60 * 60 * 1000)
         backup_timer.timeout.connect(
             lambda: threading.Thread(
-                target=backup_quietly, args=(attached.get("database", location.path),), name="kim-backup", daemon=True
+                target=backup_quietly,
+                args=(attached.get("database", location.path),),
+                name="kim-backup",
+                daemon=True,
             ).start()
         )
         backup_timer.start()
