@@ -147,3 +147,20 @@ def test_spec_and_workflow_name_existing_files():
     for path in ("installer/kim-desktop.spec", "installer\\kim-desktop.iss", "scripts/build_bundle.py"):
         assert path in workflow, path
     assert "--exit-after-start" in workflow
+
+
+def test_resources_are_found_in_the_frozen_bundle_folder_first(tmp_path, monkeypatch):
+    """A PyInstaller bundle sets ``sys._MEIPASS`` to its ``_internal`` folder, where the spec puts resources/."""
+    import sys
+
+    from kim_desktop import resources
+
+    (tmp_path / "resources" / "fonts").mkdir(parents=True)
+    monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)
+    resources.resources_root.cache_clear()
+    try:
+        assert resources.resource_path("fonts") == tmp_path / "resources" / "fonts"
+    finally:
+        monkeypatch.undo()
+        resources.resources_root.cache_clear()
+    assert (resources.resource_path("fonts") / "DejaVuSans.ttf").is_file()  # the source checkout again
