@@ -167,3 +167,11 @@ def test_encrypted_database_opens_with_the_right_password_only(bundle, env, tmp_
     )
     assert wrong.returncode == 1
     assert "Traceback" not in wrong.stderr
+
+
+def test_first_start_shows_the_setup_assistant(bundle, env, tmp_path):
+    db = tmp_path / "kim.sqlite3"
+    result = gui(bundle, ["--db", str(db), "--exit-after-start"], dict(env, KIM_DESKTOP_EXIT_AT_SETUP="1"))
+    assert result.returncode == 0, result.stderr
+    assert not db.exists()  # the assistant was shown (and closed): nothing was created behind it
+    assert (internal(bundle) / "resources" / "docs" / "benutzerhandbuch.md").is_file()  # its help (F1)
