@@ -307,7 +307,8 @@ def _context(args, *, create: bool = False, migrate: bool = True):
     from .services import login
 
     username, password = login.password_from_environment()
-    if password is None and login.is_encrypted(args.db) and _stdin_is_interactive():
+    asks = login.is_encrypted(args.db) or (username is not None and login.is_server_url(args.db))
+    if password is None and asks and _stdin_is_interactive():
         import getpass
 
         password = getpass.getpass(_("Passwort: "))
@@ -315,12 +316,28 @@ def _context(args, *, create: bool = False, migrate: bool = True):
 
 
 def cmd_init(args) -> int:
-    from .db.engine import resolve_location
+    from .db.engine import is_postgresql_url, resolve_location
     from .db.seed import seed_reference_data
     from .services import login
 
     username, password = login.password_from_environment()
     location = resolve_location(args.db)
+    if location.path is None and is_postgresql_url(location.url):
+        # The office server: the URL names the schema owner; KIM_USER/KIM_DB_PASSWORD the first user.
+        ctx, first_user = login.init_server(args.db, username, password)
+        database = ctx.database
+        if database.created:
+            print(_("Datenbank angelegt: {location}").format(location=database.location.display()))
+        elif database.migrated_from:
+            print(_("Datenbank aktualisiert: {location}").format(location=database.location.display()))
+        else:
+            print(_("Datenbank ist aktuell: {location}").format(location=database.location.display()))
+        if first_user:
+            print(
+                _("Benutzer/in mit allen Rollen und eigener Datenbankrolle: {user}").format(user=first_user)
+            )
+        database.dispose()
+        return 0
     new_file = location.path is not None and (not location.path.exists() or location.path.stat().st_size == 0)
     if password is not None and new_file:
         # A password makes a new database encrypted, with its first user holding every role.

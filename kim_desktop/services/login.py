@@ -30,6 +30,7 @@ from ..db.engine import (
     connect_file,
     driver_errors,
     is_encrypted_file,
+    is_postgresql_url,
     open_database,
     resolve_location,
 )
@@ -51,6 +52,12 @@ DEFAULT_FIRST_USER = "admin"
 def is_encrypted(db) -> bool:
     location = db if isinstance(db, DatabaseLocation) else resolve_location(db)
     return location.path is not None and location.path.exists() and is_encrypted_file(location.path)
+
+
+def is_server_url(db) -> bool:
+    """``db`` names a PostgreSQL server (the office server) rather than a file."""
+    location = db if isinstance(db, DatabaseLocation) else resolve_location(db)
+    return location.path is None and is_postgresql_url(location.url)
 
 
 def _authentication_error() -> UserError:
@@ -142,8 +149,16 @@ def open_context(
     migrate: bool = True,
 ) -> ServiceContext:
     """Open ``db`` for the services: an encrypted database with the user's password, an unencrypted one as
-    the local single user (username and password are then not needed and ignored)."""
+    the local single user (username and password are then not needed and ignored), a PostgreSQL server as the
+    user's own database role (``kim_<username>`` with the password; without a user name as the URL's user)."""
     location = resolve_location(db)
+    if is_server_url(location):
+        # The office server: the user's own database role (services.server_roles, decision record 013).
+        from .server_roles import open_server_context
+
+        return open_server_context(
+            location, username=username, password=password, create=create, migrate=migrate
+        )
     if not is_encrypted(location):
         return ServiceContext(open_database(db, create=create, migrate=migrate), Actor.local())
     if password is None:
@@ -246,6 +261,35 @@ def create_encrypted_database(
         for leftover in [*created, *(_companions(path))]:
             if leftover.exists():
                 leftover.unlink()
+        raise
+
+
+def init_server(db, username: str | None, password: str | None) -> tuple[ServiceContext, str | None]:
+    """``init`` on the office server, with the schema owner's URL: migrate, seed and – with ``username`` and
+    ``password`` – make the first user with every role and their own database role (or give an existing
+    account that password). Returns the owner's context and the first user's name (None without one)."""
+    from ..db.seed import seed_reference_data
+    from .users import check_password, check_username
+
+    ctx = open_context(db, create=True)
+    try:
+        if ctx.actor.user_id is not None:
+            raise UserError(
+                _(
+                    "'init' auf dem Datenbankserver braucht die Adresse mit dem Eigentümer der Datenbank "
+                    "(nicht die eigene Anmeldung)."
+                )
+            )
+        with ctx.write() as session:
+            seed_reference_data(session)
+        if password is None:
+            return ctx, None
+        name = check_username(username or DEFAULT_FIRST_USER)
+        check_password(password, name)
+        _first_user(ctx, name, None, password)
+        return ctx, name
+    except BaseException:
+        ctx.database.dispose()
         raise
 
 

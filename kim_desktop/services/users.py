@@ -26,7 +26,7 @@ from sqlalchemy import func, select, update
 from ..db.models import Team, UserAccount, UserRole
 from ..errors import NotFoundError, UserError, ValidationError
 from ..i18n import _
-from . import audit, login
+from . import audit, login, server_roles
 from .context import Actor, ServiceContext
 from .permissions import ADMIN, ROLES, require
 
@@ -236,7 +236,7 @@ def add_user(
         raise ValidationError({"display_name": _("Der Anzeigename fehlt.")})
     check_password(password, name)
     role_list = _check_roles(roles)
-    password_hash = hasher.hash(password)
+    password_hash = None if server_roles.is_server(ctx.database) else hasher.hash(password)
     with ctx.write() as session:
         taken = session.scalar(
             select(func.count()).select_from(UserAccount).where(UserAccount.username == name)
@@ -254,12 +254,19 @@ def add_user(
             failed_logins=0,
         )
         user.roles = [UserRole(role=r) for r in role_list]
+        server = server_roles.is_server(ctx.database)
+        if server:
+            # The office server checks the password itself (the account's own database role); no hash here.
+            user.db_role = server_roles.login_role(name)
         session.add(user)
         session.flush()
-        # The hash goes in with a plain UPDATE: never into the change history.
-        session.execute(
-            update(UserAccount).where(UserAccount.id == user.id).values(password_hash=password_hash)
-        )
+        if server:
+            server_roles.create_login(session, user.db_role, password, role_list)
+        else:
+            # The hash goes in with a plain UPDATE: never into the change history.
+            session.execute(
+                update(UserAccount).where(UserAccount.id == user.id).values(password_hash=password_hash)
+            )
         # Encrypted database: the new account's key slot (before the commit; an orphan slot of a rolled-back
         # account opens nothing the administrator could not open anyway and is replaced on a retry).
         login.write_slot(ctx.database, user.id, name, password)
@@ -291,6 +298,8 @@ def disable_user(ctx: ServiceContext, user_id: str) -> UserView:
                 )
             user.active = False
             session.flush()
+            if user.db_role and server_roles.is_server(ctx.database):
+                server_roles.disable_login(session, user.db_role)
             login.remove_slot(ctx.database, user.id)
         return _view(user, _team_names(session))
 
@@ -303,10 +312,23 @@ def reset_password(ctx: ServiceContext, user_id: str, new_password: str) -> None
         if user is None or user.deleted_at is not None:
             raise NotFoundError(_("Benutzer nicht gefunden."))
         check_password(new_password, user.username)
+        if server_roles.is_server(ctx.database):
+            # The server's role gets the password; an account from before server logins gets its role now.
+            if user.db_role:
+                server_roles.set_password(session, user.db_role, new_password)
+            else:
+                role = server_roles.login_role(user.username)
+                session.execute(update(UserAccount).where(UserAccount.id == user_id).values(db_role=role))
+                server_roles.create_login(session, role, new_password, [r.role for r in user.roles])
+                if not user.active:
+                    server_roles.disable_login(session, role)
+            new_hash = None
+        else:
+            new_hash = hasher.hash(new_password)
         session.execute(
             update(UserAccount)
             .where(UserAccount.id == user_id)
-            .values(password_hash=hasher.hash(new_password), failed_logins=0, locked_until=None)
+            .values(password_hash=new_hash, failed_logins=0, locked_until=None)
         )
         audit.record(
             session, "update", entity_type="user_account", entity_id=user_id, detail={"field": "password"}

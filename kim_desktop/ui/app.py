@@ -107,6 +107,18 @@ def _open_encrypted(db_arg):
     return login.open_context(db_arg, username=username, password=password)
 
 
+def _server_login(location) -> bool:
+    """The office server: each user logs in with their own name and password (their database role), unless
+    the address itself carries a password (a maintenance connection)."""
+    from sqlalchemy.engine import make_url
+
+    from ..db.engine import is_postgresql_url
+
+    return (
+        location.path is None and is_postgresql_url(location.url) and make_url(location.url).password is None
+    )
+
+
 def needs_setup(location, *, demo: bool, exit_after_start: bool) -> bool:
     """The first start: no database file yet at the local path (the default one or ``--db``). ``--demo`` makes
     its own database; ``--exit-after-start`` (smoke tests) keeps creating an empty one without asking."""
@@ -152,7 +164,7 @@ def run_gui(
         if logged_in is None:
             return 0  # cancelled (nothing was made), or Büro-Server/Laptop chosen: set up with the server
         encrypted = bool(logged_in.database.encrypted)
-    elif encrypted and not exit_after_start:
+    elif (encrypted or _server_login(location)) and not exit_after_start:
         logged_in = _login_interactively(db, location_text)
         if logged_in is None:
             return 0  # "Abbrechen": nothing was opened
