@@ -190,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     _statistics_parsers(command)
     _encryption_parsers(command)
     _import_parsers(command)
+    _sync_parsers(command)
     return parser
 
 
@@ -1625,3 +1626,108 @@ def cmd_export(args) -> int:
 
 
 COMMANDS.update({"stats": cmd_stats, "stats-config": cmd_stats_config, "export": cmd_export})
+
+
+# --- laptop replica and sync (issue 9) ---------------------------------------------------------------------
+
+
+def _sync_parsers(command) -> None:
+    checkout = command(
+        "checkout", _("Fälle für unterwegs mitnehmen: verschlüsselte Replik (--db) aus der Bürodatenbank anlegen")
+    )
+    checkout.add_argument("--remote", required=True, metavar="URL", help=_("die Bürodatenbank (Server-URL oder Datei)"))
+    checkout.add_argument("--person", action="append", default=None, metavar="ID", help=_("Fälle dieser Person"))
+    checkout.add_argument("--case", action="append", default=None, metavar="ID", help=_("dieser Fall"))
+    checkout.add_argument("--name", default=None, help=_("Name der Replik, z. B. des Laptops"))
+    checkout.add_argument("--json", action="store_true")
+    sync_cmd = command("sync", _("Replik (--db) mit der Bürodatenbank abgleichen"))
+    sync_cmd.add_argument("--remote", required=True, metavar="URL", help=_("die Bürodatenbank (Server-URL oder Datei)"))
+    sync_cmd.add_argument("--json", action="store_true")
+    conflicts = command("conflicts", _("Offene Konflikte der Replik anzeigen oder lösen"))
+    conflicts.add_argument("--resolve", default=None, metavar="ID", help=_("diesen Konflikt lösen"))
+    choice = conflicts.add_mutually_exclusive_group()
+    choice.add_argument("--take", choices=("local", "remote"), default=None, help=_("Wert von hier oder aus dem Büro"))
+    choice.add_argument("--value", default=None, help=_("eigener, zusammengeführter Wert"))
+    conflicts.add_argument("--json", action="store_true")
+
+
+def _replica_password() -> tuple[str | None, str | None]:
+    from .services import login
+
+    username, password = login.password_from_environment()
+    if password is None and _stdin_is_interactive():
+        import getpass
+
+        password = getpass.getpass(_("Passwort: "))
+    return username, password
+
+
+def cmd_checkout(args) -> int:
+    from .services import sync
+
+    username, password = _replica_password()
+    result = sync.checkout(
+        args.remote, args.db, username, password, case_ids=args.case, person_ids=args.person, name=args.name
+    )
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+    else:
+        print(
+            ngettext(
+                "{n} Fall mitgenommen ({p} Personen): {path}", "{n} Fälle mitgenommen ({p} Personen): {path}", result.cases
+            ).format(n=result.cases, p=result.persons, path=result.path)
+        )
+    return 0
+
+
+def cmd_sync(args) -> int:
+    from .services import sync
+
+    ctx = _context(args)
+    try:
+        result = sync.sync(ctx, args.remote)
+    finally:
+        ctx.database.dispose()
+    for warning in result.warnings:
+        print(warning, file=sys.stderr)
+    if args.json:
+        print(json.dumps(result.to_json()))
+    else:
+        print(
+            _("Abgeglichen: {pushed} gesendet, {pulled} empfangen, {conflicts} neue Konflikte.").format(
+                pushed=result.pushed, pulled=result.pulled, conflicts=result.conflicts
+            )
+        )
+    return 0
+
+
+def cmd_conflicts(args) -> int:
+    from .services import sync
+
+    ctx = _context(args)
+    try:
+        if args.resolve:
+            if args.take is None and args.value is None:
+                raise UserError(_("Bitte mit --take local|remote oder --value angeben, welcher Wert gilt."))
+            sync.resolve_conflict(ctx, args.resolve, choice=args.take, value=args.value)
+            print(_("Konflikt gelöst; die nächste Synchronisierung überträgt den Wert."))
+            return 0
+        items = sync.open_conflicts(ctx)
+    finally:
+        ctx.database.dispose()
+    if args.json:
+        print(json.dumps([item.to_json() for item in items], ensure_ascii=False))
+        return 0
+    if not items:
+        print(_("Keine offenen Konflikte."))
+    for item in items:
+        print(
+            _("{id}: {entity} {field}: hier „{local}“, im Büro „{remote}“ (vorher „{base}“)").format(
+                id=item.id, entity=item.entity_type, field=item.field, local=item.local_value or "",
+                remote=item.remote_value or "", base=item.base_value or "",
+            )
+        )  # fmt: skip
+    return 0
+
+
+COMMANDS.update({"checkout": cmd_checkout, "sync": cmd_sync, "conflicts": cmd_conflicts})

@@ -676,7 +676,10 @@ class ChangeRecord(Base):
     """
 
     __tablename__ = "change_record"
-    __table_args__ = (Index("ix_change_record_entity", "entity_type", "entity_id"),)
+    __table_args__ = (
+        Index("ix_change_record_entity", "entity_type", "entity_id"),
+        Index("ix_change_record_outgoing", "synced", "origin"),
+    )
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -693,7 +696,12 @@ class ChangeRecord(Base):
 
 
 class SyncConflict(IdMixin, TimestampMixin, Base):
+    """A field changed on the laptop and in the office since the common base: both values, until chosen.
+
+    ``resolution`` is ``local``, ``remote`` or ``value`` (combined); ``resolved_value`` what was chosen."""
+
     __tablename__ = "sync_conflict"
+    __table_args__ = (Index("ix_sync_conflict_entity", "entity_type", "entity_id", "field"),)
 
     entity_type: Mapped[str] = mapped_column(String(40))
     entity_id: Mapped[str] = mapped_column(String(36))
@@ -704,6 +712,8 @@ class SyncConflict(IdMixin, TimestampMixin, Base):
     remote_user: Mapped[str | None] = mapped_column(String(200))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolution: Mapped[str | None] = mapped_column(Text)
+    base_value: Mapped[str | None] = mapped_column(Text)
+    resolved_value: Mapped[str | None] = mapped_column(Text)
 
 
 class ReplicaState(IdMixin, TimestampMixin, Base):
@@ -716,6 +726,23 @@ class ReplicaState(IdMixin, TimestampMixin, Base):
     last_pushed_seq: Mapped[int] = mapped_column(Integer, default=0)
     last_pulled_seq: Mapped[int] = mapped_column(Integer, default=0)
     case_ids: Mapped[list] = mapped_column(JSON, default=list)
+    office_id: Mapped[str | None] = mapped_column(String(64))  # the office database it was taken from
+    user_id: Mapped[str | None] = mapped_column(String(36))  # whose replica
+    person_ids: Mapped[list | None] = mapped_column(JSON)
+    scope: Mapped[str | None] = mapped_column(String(20))  # caseload (follows the caseload) | chosen
+    last_sync_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SyncReceipt(Base):
+    """Office side: a change of a replica that was applied or refused (idempotent repeated pushes)."""
+
+    __tablename__ = "sync_receipt"
+
+    replica_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    outcome: Mapped[str] = mapped_column(String(10))  # applied|conflict|rejected
+    value: Mapped[str | None] = mapped_column(Text)  # the office value of a conflict
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class ImportBatch(IdMixin, Base):

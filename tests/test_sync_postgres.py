@@ -1,0 +1,126 @@
+"""Laptop replica and sync against the real office server (PostgreSQL, ``KIM_TEST_POSTGRES_URL``).
+
+Skipped locally when the variable is unset; in CI (``CI`` set) a missing or unreachable server fails.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sync_office import PASSWORD, Office
+
+from kim_desktop.db import keyslots
+from kim_desktop.db.engine import resolve_location
+from kim_desktop.errors import UserError
+from kim_desktop.services import journal, login, persons, sync
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture(scope="module")
+def pg_database():
+    url = os.environ.get("KIM_TEST_POSTGRES_URL")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("KIM_TEST_POSTGRES_URL ist nicht gesetzt: in CI müssen die PostgreSQL-Tests laufen.")
+        pytest.skip("KIM_TEST_POSTGRES_URL not set (PostgreSQL tests run in CI)")
+    admin = create_engine(
+        resolve_location(url).url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5}
+    )
+    created = []
+
+    def fresh() -> str:
+        name = f"kim_sync_{uuid.uuid4().hex[:12]}"
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        created.append(name)
+        return make_url(resolve_location(url).url).set(database=name).render_as_string(hide_password=False)
+
+    yield fresh
+    with admin.connect() as connection:
+        for name in created:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(autouse=True)
+def cheap_kdf():
+    previous = keyslots.set_kdf_parameters(time_cost=1, memory_cost=8192, parallelism=1)
+    yield
+    keyslots.set_kdf_parameters(**previous)
+
+
+@pytest.fixture
+def office(pg_database, tmp_path):
+    office = Office(None, url=pg_database())
+    yield office
+    office.close()
+
+
+class TestSyncWithPostgres:
+    def _laptop(self, office, path):
+        sync.checkout(office.url, path, "anna", PASSWORD)
+        return login.open_context(path, username="anna", password=PASSWORD)
+
+    def test_checkout_merge_conflict_and_tombstone(self, office, tmp_path):
+        laptop = self._laptop(office, tmp_path / "laptop.sqlite3")
+        try:
+            pid, case = office.persons[0], office.cases[0]
+            persons.update_person(laptop, pid, {"phone": "0221 1", "city": "Bonn"})
+            persons.update_person(office.ctx, pid, {"street": "Ring 1", "city": "Düren"})
+            entry = journal.add_journal_entry(laptop, case, text="unterwegs")
+            gone = journal.add_journal_entry(office.ctx, case, text="im Büro")
+            journal.delete_journal_entry(office.ctx, gone)
+            result = sync.sync(laptop, office.url)
+            assert result.conflicts == 1 and result.pushed >= 2 and result.pulled >= 2
+            there = office.person(pid)
+            assert (there.phone, there.street, there.city) == ("0221 1", "Ring 1", "Düren")
+            from kim_desktop.db.models import JournalEntry
+
+            with office.ctx.read() as session:
+                assert session.get(JournalEntry, entry).text == "unterwegs"
+            with laptop.read() as session:
+                assert session.get(JournalEntry, gone).deleted_at is not None
+            [conflict] = sync.open_conflicts(laptop)
+            sync.resolve_conflict(laptop, conflict.id, choice="remote")
+            assert sync.sync(laptop, office.url).to_json() == {"pushed": 0, "pulled": 0, "conflicts": 0}
+        finally:
+            laptop.database.dispose()
+
+    def test_cut_after_office_commit_and_second_copy_refused_by_server_lock(self, office, tmp_path):
+        path = tmp_path / "laptop.sqlite3"
+        laptop = self._laptop(office, path)
+        copy = tmp_path / "copy.sqlite3"
+        shutil.copy(path, copy)
+        shutil.copy(path.with_name(path.name + ".keys"), copy.with_name(copy.name + ".keys"))
+        twin = login.open_context(copy, username="anna", password=PASSWORD)
+        try:
+            pid = office.persons[1]
+            persons.update_person(laptop, pid, {"phone": "0221 42"})
+            refused = []
+
+            def hook(point):
+                if point == "push_remote_committed":
+                    with pytest.raises(UserError, match="läuft bereits") as info:
+                        sync.sync(twin, office.url)  # same replica, other file: the server's lock says no
+                    refused.append(info.value.message)
+                    raise ConnectionError
+
+            with pytest.raises(ConnectionError):
+                sync.sync(laptop, office.url, hook=hook)
+            assert refused and office.person(pid).phone == "0221 42"
+            persons.update_person(office.ctx, pid, {"phone": "0221 43"})
+            result = sync.sync(laptop, office.url)
+            assert result.conflicts == 0
+            with laptop.read() as session:
+                from kim_desktop.db.models import Person
+
+                assert session.get(Person, pid).phone == "0221 43"
+        finally:
+            laptop.database.dispose()
+            twin.database.dispose()

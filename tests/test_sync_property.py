@@ -1,0 +1,126 @@
+"""Property: random interleavings of edits in the office and on two laptops with random sync points.
+
+Invariant: every committed edit is in the merged result (the office database after the last syncs) or in a
+laptop's conflict inbox, unless a later edit overwrote it knowingly (that edit was made where the earlier
+value was on screen). Values are unique, so "was on screen" is "was the current value on that side".
+After the final syncs every field without an open conflict has the same value everywhere.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+from sync_office import PASSWORD, Office
+
+from kim_desktop.db import keyslots
+from kim_desktop.db.models import JournalEntry, Person
+from kim_desktop.services import journal, login, persons, sync
+
+FIELDS = ("city", "street", "note")
+SIDES = ("office", "a", "b")
+
+step = st.one_of(
+    st.tuples(st.just("edit"), st.sampled_from(SIDES), st.integers(0, 1), st.sampled_from(FIELDS)),
+    st.tuples(st.just("journal"), st.sampled_from(SIDES), st.integers(0, 1)),
+    st.tuples(st.just("delete"), st.sampled_from(SIDES), st.integers(0, 7)),
+    st.tuples(st.just("sync"), st.sampled_from(("a", "b"))),
+)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def cheap_kdf():
+    previous = keyslots.set_kdf_parameters(time_cost=1, memory_cost=8192, parallelism=1)
+    yield
+    keyslots.set_kdf_parameters(**previous)
+
+
+def _value(ctx, pid, field):
+    with ctx.read() as session:
+        return getattr(session.get(Person, pid), field)
+
+
+def _entries(ctx):
+    with ctx.read() as session:
+        return {e.id: e.deleted_at for e in session.scalars(select(JournalEntry))}
+
+
+@settings(
+    max_examples=int(os.environ.get("KIM_SYNC_EXAMPLES", "12")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(st.lists(step, min_size=3, max_size=18))
+def test_every_committed_edit_is_merged_or_in_the_inbox(steps):
+    counter = itertools.count()
+    with tempfile.TemporaryDirectory() as tmp:
+        office = Office(Path(tmp) / "office.sqlite3", n_cases=2)
+        sides = {"office": office.ctx}
+        try:
+            for name in ("a", "b"):
+                sync.checkout(office.url, Path(tmp) / f"{name}.sqlite3", "anna", PASSWORD)
+                sides[name] = login.open_context(
+                    Path(tmp) / f"{name}.sqlite3", username="anna", password=PASSWORD
+                )
+            edits = []  # (side, person, field, value)
+            overwritten = set()  # values some side replaced while they were its current value
+            made, deleted = [], []  # journal entries: (side, id); deletions: (side, id)
+            for action in steps:
+                kind, side = action[0], action[1]
+                ctx = sides[side]
+                if kind == "edit":
+                    pid, field = office.persons[action[2]], action[3]
+                    value = f"W{next(counter)}"
+                    overwritten.add(_value(ctx, pid, field))
+                    persons.update_person(ctx, pid, {field: value})
+                    edits.append((side, pid, field, value))
+                elif kind == "journal":
+                    made.append(
+                        (
+                            side,
+                            journal.add_journal_entry(ctx, office.cases[action[2]], text=f"J{next(counter)}"),
+                        )
+                    )
+                elif kind == "delete":
+                    present = [i for i, at in _entries(ctx).items() if at is None]
+                    if present:
+                        entry = present[action[2] % len(present)]
+                        journal.delete_journal_entry(ctx, entry)
+                        deleted.append((side, entry))
+                else:
+                    sync.sync(ctx, office.url, batch_size=7)
+            for name in ("a", "b", "a"):
+                sync.sync(sides[name], office.url, batch_size=7)
+
+            inbox = [c for name in ("a", "b") for c in sync.open_conflicts(sides[name])]
+            in_inbox = {(c.entity_id, c.field, v) for c in inbox for v in (c.local_value, c.remote_value)}
+            for side, pid, field, value in edits:
+                merged = _value(office.ctx, pid, field) == value
+                assert merged or (pid, field, value) in in_inbox or value in overwritten, (side, field, value)
+            office_entries = _entries(office.ctx)
+            for _side, entry in made:
+                assert entry in office_entries
+            for _side, entry in deleted:
+                conflict = any(c.entity_id == entry and c.field == "deleted_at" for c in inbox)
+                assert office_entries[entry] is not None or conflict
+            # convergence: what is not in an inbox is the same everywhere
+            open_fields = {(c.entity_id, c.field) for c in inbox}
+            for name in ("a", "b"):
+                for pid in office.persons:
+                    for field in FIELDS:
+                        if (pid, field) not in open_fields:
+                            assert _value(sides[name], pid, field) == _value(office.ctx, pid, field)
+                laptop_entries = _entries(sides[name])
+                assert {k: v is None for k, v in laptop_entries.items()} == {
+                    k: v is None for k, v in office_entries.items() if k in laptop_entries
+                }
+                assert set(office_entries) <= set(laptop_entries)
+        finally:
+            for ctx in sides.values():
+                ctx.database.dispose()
