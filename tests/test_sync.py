@@ -325,3 +325,24 @@ def test_cli_checkout_sync_conflicts(office, tmp_path, monkeypatch, capsys):
     assert main(["sync", "--remote", str(tmp_path / "fehlt.sqlite3"), "--db", str(path), "--json"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("Fehler:") and len(err.strip().splitlines()) == 1
+
+
+def test_pull_brings_only_rows_in_scope_and_checkout_by_person(office, tmp_path):
+    result, laptop = take(office, tmp_path / "laptop.sqlite3", person_ids=[office.persons[1]])
+    try:
+        assert result.cases == 1
+        with office.ctx.read() as session:
+            from kim_desktop.db.models import Case
+
+            other_person = session.get(Case, office.other_case).person_id
+        persons.update_person(office.ctx, other_person, {"city": "Münster"})
+        journal.add_journal_entry(office.ctx, office.other_case, text="nicht für den Laptop")
+        journal.add_journal_entry(office.ctx, office.cases[0], text="auch nicht: anderer Fall")
+        persons.update_person(office.ctx, office.persons[1], {"city": "Siegen"})
+        sync.sync(laptop, office.url)
+        with laptop.read() as session:
+            assert session.get(Person, other_person) is None
+            assert session.scalar(select(func.count()).select_from(JournalEntry)) == 0
+            assert session.get(Person, office.persons[1]).city == "Siegen"
+    finally:
+        laptop.database.dispose()

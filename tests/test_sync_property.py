@@ -51,6 +51,21 @@ def _entries(ctx):
         return {e.id: e.deleted_at for e in session.scalars(select(JournalEntry))}
 
 
+def _diagnose(ctx, office):
+    from kim_desktop.db.models import ChangeRecord, ReplicaState
+
+    with ctx.read() as session:
+        state = session.scalar(select(ReplicaState))
+        cursor, cases = state.last_pulled_seq, state.case_ids
+        mine = session.scalars(select(ChangeRecord.seq).where(ChangeRecord.synced.is_(False))).all()
+    with office.ctx.read() as session:
+        records = [
+            (r.seq, r.entity_type, r.field, r.origin)
+            for r in session.scalars(select(ChangeRecord).where(ChangeRecord.seq > cursor - 5))
+        ]
+    return {"cursor": cursor, "cases": cases, "unsynced": mine, "office": records}
+
+
 @settings(
     max_examples=int(os.environ.get("KIM_SYNC_EXAMPLES", "12")),
     deadline=None,
@@ -115,12 +130,14 @@ def test_every_committed_edit_is_merged_or_in_the_inbox(steps):
                 for pid in office.persons:
                     for field in FIELDS:
                         if (pid, field) not in open_fields:
-                            assert _value(sides[name], pid, field) == _value(office.ctx, pid, field)
+                            assert _value(sides[name], pid, field) == _value(office.ctx, pid, field), (
+                                _diagnose(sides[name], office)
+                            )
                 laptop_entries = _entries(sides[name])
                 assert {k: v is None for k, v in laptop_entries.items()} == {
                     k: v is None for k, v in office_entries.items() if k in laptop_entries
                 }
-                assert set(office_entries) <= set(laptop_entries)
+                assert set(office_entries) <= set(laptop_entries), (name, sync.open_conflicts(sides[name]))
         finally:
             for ctx in sides.values():
                 ctx.database.dispose()

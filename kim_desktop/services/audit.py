@@ -117,5 +117,10 @@ def _before_flush(session: Session, _context, _instances) -> None:
 
 
 def install_change_tracking(session_factory) -> None:
-    if not event.contains(session_factory, "before_flush", _before_flush):
-        event.listen(session_factory, "before_flush", _before_flush)
+    # A marker on the factory, not ``event.contains``: the event registry is keyed by ``id()``, and a new
+    # factory that happens to get the id of a collected one was reported as already tracked (its writes then
+    # left no change records – seen when a process opens and closes many databases, e.g. sync).
+    if getattr(session_factory, "_kim_change_tracking", False):
+        return
+    event.listen(session_factory, "before_flush", _before_flush)
+    session_factory._kim_change_tracking = True

@@ -948,18 +948,17 @@ def _pull(
                             )  # fmt: skip
                         )
                     if values:
+                        result.pulled += len(values)
                         for derived in _DERIVED_FIELDS & set(table.c.keys()):
                             values[derived] = office_row[derived]
                         stmt = update(table).where(table.c.id == entity_id).values(**values)
                         if "version" in table.c:
                             stmt = stmt.values(version=table.c.version + 1)
                         conn.execute(stmt)
-                        result.pulled += 1
                         if name == "person":
                             reindex.add(entity_id)
                 if new_rows:
-                    _fix_references({name: new_rows}, local_exists)
-                    new_rows = [r for r in new_rows if r.get("id") is not None]
+                    new_rows = _fix_references({name: new_rows}, local_exists)[name]
                     if name == "user_account":
                         for row in new_rows:
                             row["password_hash"], row["failed_logins"], row["locked_until"] = None, 0, None
@@ -1021,8 +1020,7 @@ def _replace_children(
     if not parents:
         return
     wanted = [r for r in source_rows if r[column] in set(parents)]
-    _fix_references({table.name: wanted}, exists)
-    wanted = [r for r in wanted if r[column] in set(parents)]
+    wanted = _fix_references({table.name: wanted}, exists)[table.name]
     if kind == "set":
         for chunk in _chunks(parents):
             conn.execute(delete(table).where(table.c[column].in_(chunk)))
