@@ -124,3 +124,45 @@ class TestSyncWithPostgres:
         finally:
             laptop.database.dispose()
             twin.database.dispose()
+
+
+def test_pull_never_skips_a_change_that_commits_late(office, tmp_path, monkeypatch):
+    """A transaction that took a change number earlier but commits later is waited for, never skipped."""
+    from sqlalchemy import create_engine
+
+    from kim_desktop.db.engine import resolve_location
+
+    path = tmp_path / "laptop.sqlite3"
+    sync.checkout(office.url, path, "anna", PASSWORD)
+    laptop = login.open_context(path, username="anna", password=PASSWORD)
+    slow = create_engine(resolve_location(office.url).url)
+    try:
+        pid = office.persons[0]
+        with slow.connect() as early:
+            # an office transaction changes the city and takes its change numbers, but has not committed yet
+            early.execute(
+                text("UPDATE person SET city = 'Spätlingen', version = version + 1 WHERE id = :id"),
+                {"id": pid},
+            )
+            early.execute(
+                text(
+                    "INSERT INTO change_record (at, entity_type, entity_id, operation, field, old_value, new_value,"
+                    " synced) VALUES (now(), 'person', :id, 'update', 'city', 'Köln', 'Spätlingen', false)"
+                ),
+                {"id": pid},
+            )
+            persons.update_person(office.ctx, office.persons[1], {"city": "Schnellhausen"})  # commits first
+            monkeypatch.setattr(sync, "PG_WAIT_S", 0.5)
+            with pytest.raises(UserError, match="längere Änderung"):
+                sync.sync(laptop, office.url)
+            early.commit()
+        result = sync.sync(laptop, office.url)
+        assert result.pulled >= 2
+        with laptop.read() as session:
+            from kim_desktop.db.models import Person
+
+            assert session.get(Person, pid).city == "Spätlingen"
+            assert session.get(Person, office.persons[1]).city == "Schnellhausen"
+    finally:
+        slow.dispose()
+        laptop.database.dispose()

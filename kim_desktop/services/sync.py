@@ -312,17 +312,43 @@ def office_id_of(database: Database, *, create: bool = False) -> str | None:
         return value
 
 
+#: How long a pull waits for office transactions that were writing when it looked (seconds).
+PG_WAIT_S = 20.0
+
+
 def _safe_max_seq(remote: Database) -> int:
     """The highest change number below which every office transaction has committed.
 
-    PostgreSQL hands out sequence numbers before commit, so a later number can commit first: a SHARE lock
-    waits for the transactions writing the change log and makes new ones wait a moment."""
+    PostgreSQL hands out sequence numbers before commit, so a later number can commit first and an earlier
+    one would be skipped for good. The highest visible number is read together with the snapshot's ``xmax``;
+    every transaction that could still commit a lower number has an id below it, so the pull waits until the
+    oldest running transaction is past it (a moment; no lock, no privilege beyond reading the change log).
+    """
+    import time as _time
+
     with remote.engine.connect() as connection:
-        if remote.engine.dialect.name == "postgresql":
-            connection.execute(text("LOCK TABLE change_record IN SHARE MODE"))
-        value = connection.execute(select(func.max(ChangeRecord.seq))).scalar() or 0
+        if remote.engine.dialect.name != "postgresql":
+            value = connection.execute(select(func.max(ChangeRecord.seq))).scalar() or 0
+            connection.commit()
+            return int(value)
+        horizon, value = connection.execute(
+            text("SELECT pg_snapshot_xmax(pg_current_snapshot())::text, (SELECT max(seq) FROM change_record)")
+        ).one()
         connection.commit()
-    return int(value)
+        deadline = _time.monotonic() + PG_WAIT_S
+        while True:
+            oldest = connection.execute(text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")).scalar()
+            connection.commit()
+            if int(oldest) >= int(horizon):
+                return int(value or 0)
+            if _time.monotonic() > deadline:
+                raise UserError(
+                    _(
+                        "Im Büro wird gerade eine längere Änderung gespeichert. Bitte in einer Minute erneut "
+                        "synchronisieren; nichts wurde verändert."
+                    )
+                )
+            _time.sleep(0.05)
 
 
 def _open_remote(remote_url: str) -> Database:
