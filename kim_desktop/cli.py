@@ -1681,11 +1681,12 @@ def cmd_checkout(args) -> int:
 
 
 def cmd_sync(args) -> int:
-    from .services import sync
+    from .services import login, sync
 
     ctx = _context(args)
+    username, password = login.password_from_environment()
     try:
-        result = sync.sync(ctx, args.remote)
+        result = sync.sync(ctx, args.remote, username=username, password=password)
     finally:
         ctx.database.dispose()
     for warning in result.warnings:

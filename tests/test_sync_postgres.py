@@ -166,3 +166,25 @@ def test_pull_never_skips_a_change_that_commits_late(office, tmp_path, monkeypat
     finally:
         slow.dispose()
         laptop.database.dispose()
+
+
+def test_sync_as_the_users_own_role_works_or_says_why(office, tmp_path):
+    """As anna's own database role (decision 013): either the whole change log is readable and the sync
+    works, or row security hides part of it and the sync refuses before changing anything."""
+    path = tmp_path / "laptop.sqlite3"
+    sync.checkout(office.url, path, "anna", PASSWORD)
+    laptop = login.open_context(path, username="anna", password=PASSWORD)
+    server = make_url(office.url).set(username=None, password=None).render_as_string()  # no database user
+    try:
+        persons.update_person(laptop, office.persons[0], {"phone": "0221 77"})
+        persons.update_person(office.ctx, office.persons[0], {"street": "Rolle 1"})
+        try:
+            result = sync.sync(laptop, server, username="anna", password=PASSWORD)
+        except UserError as exc:
+            assert "Änderungsprotokoll" in exc.message
+            assert office.person(office.persons[0]).phone is None
+        else:
+            assert result.pushed >= 1 and result.pulled >= 1
+            assert office.person(office.persons[0]).phone == "0221 77"
+    finally:
+        laptop.database.dispose()

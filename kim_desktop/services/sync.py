@@ -42,6 +42,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal_column,
     or_,
     select,
     text,
@@ -309,6 +310,15 @@ def office_id_of(database: Database, *, create: bool = False) -> str | None:
             return None
         value = uuid.uuid4().hex
         session.add(Setting(key=OFFICE_ID_KEY, value=value))
+        try:
+            session.flush()
+        except DBAPIError:
+            raise UserError(
+                _(
+                    "Die Bürodatenbank hat noch keine Kennung der Dienststelle. Bitte einmal als Administrator/in "
+                    "Fälle mitnehmen oder eine Sicherung anlegen; danach geht es für alle."
+                )
+            ) from None
         return value
 
 
@@ -351,9 +361,41 @@ def _safe_max_seq(remote: Database) -> int:
             _time.sleep(0.05)
 
 
-def _open_remote(remote_url: str) -> Database:
+def _check_feed_readable(remote: Database) -> None:
+    """Row security on the server's change log (decision 013) would hide the office's changes from this
+    connection: a sync would then quietly miss them. Refuse instead."""
+    if remote.engine.dialect.name != "postgresql":
+        return
+    with remote.engine.connect() as connection:
+        limited = connection.execute(
+            text(
+                "SELECT c.relrowsecurity AND NOT (pg_has_role(c.relowner, 'USAGE') OR r.rolsuper OR r.rolbypassrls)"
+                " FROM pg_class c, pg_roles r WHERE c.oid = 'change_record'::regclass AND r.rolname = current_user"
+            )
+        ).scalar()
+        connection.commit()
+    if limited:
+        raise UserError(
+            _(
+                "Der Abgleich braucht auf dem Server Lesezugriff auf das ganze Änderungsprotokoll; diese "
+                "Anmeldung sieht nur einen Teil davon. Bitte die Administration fragen (Abgleich mit der "
+                "Server-Adresse des Büros einrichten); nichts wurde geändert."
+            )
+        )
+
+
+def _open_remote(remote_url: str, username: str | None = None, password: str | None = None) -> Database:
+    """The office database; on the server as the user's own database role when the URL names no database
+    user and a user name is given (row security then applies, decision 013)."""
+    from sqlalchemy.engine import make_url
+
     location = resolve_location(remote_url)
-    from .login import is_encrypted
+    from .login import is_encrypted, is_server_url
+
+    if username and password and is_server_url(location) and not make_url(location.url).username:
+        from .server_roles import server_url
+
+        remote_url = server_url(location, username, password)
 
     if is_encrypted(location):
         raise UserError(
@@ -365,8 +407,11 @@ def _open_remote(remote_url: str) -> Database:
         )
     database = open_database(remote_url, create=False, migrate=False)
     try:
+        _check_feed_readable(database)
         with database.read_session() as session:
-            if session.scalar(select(func.count()).select_from(ReplicaState)):
+            if database.engine.dialect.name != "postgresql" and session.scalar(
+                select(func.count()).select_from(ReplicaState)
+            ):
                 raise UserError(
                     _("Die angegebene Gegenstelle ist selbst eine Replik, nicht die Bürodatenbank.")
                 )
@@ -521,6 +566,13 @@ def _authenticate_remote(remote: Database, username: str | None, password: str |
         active = user is not None and user.active
         if (
             active
+            and user.db_role
+            and remote.engine.dialect.name == "postgresql"
+            and session.scalar(select(literal_column("session_user"))) == user.db_role
+        ):
+            return Actor(user.id, user.display_name, frozenset(r.role for r in user.roles))  # server checked
+        if (
+            active
             and user.password_hash is None
             and user.db_role
             and remote.engine.dialect.name == "postgresql"
@@ -576,7 +628,7 @@ def checkout(
                 "Die Replik gibt es schon: {path}. Bitte synchronisieren oder eine andere Datei wählen."
             ).format(path=path)
         )
-    remote = _open_remote(remote_url)
+    remote = _open_remote(remote_url, username, password)
     created: list[Path] = []
     try:
         actor = _authenticate_remote(remote, username, password)
@@ -714,8 +766,11 @@ def sync(
     *,
     batch_size: int = DEFAULT_BATCH,
     hook: Hook | None = None,
+    username: str | None = None,
+    password: str | None = None,
 ) -> SyncResult:
-    """Pull the office's changes, push the replica's; see the module docstring."""
+    """Pull the office's changes, push the replica's; see the module docstring. ``username``/``password``:
+    on the office server, connect as the user's own database role."""
     local = ctx.database
     if local.location.path is None:
         raise _not_a_replica()
@@ -724,7 +779,7 @@ def sync(
         replica_id, office = state.id, state.office_id
     result = SyncResult()
     with _file_lock(local.location.path):
-        remote = _open_remote(remote_url)
+        remote = _open_remote(remote_url, username, password)
         try:
             if office_id_of(remote) != office:
                 raise _foreign_office()
