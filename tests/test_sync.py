@@ -346,3 +346,37 @@ def test_pull_brings_only_rows_in_scope_and_checkout_by_person(office, tmp_path)
             assert session.get(Person, office.persons[1]).city == "Siegen"
     finally:
         laptop.database.dispose()
+
+
+def _nationalities(ctx, pid):
+    from kim_desktop.db.models import PersonNationality
+
+    with ctx.read() as session:
+        return sorted(
+            session.scalars(select(PersonNationality.country_code).where(PersonNationality.person_id == pid))
+        )
+
+
+def test_child_rows_without_history_travel_and_conflict(office, tmp_path):
+    _, laptop = take(office, tmp_path / "laptop.sqlite3")
+    try:
+        first, second = office.persons[0], office.persons[1]
+        persons.update_person(laptop, first, {"nationalities": ["SY", "TR"]})
+        persons.update_person(office.ctx, second, {"nationalities": ["UA"]})
+        sync.sync(laptop, office.url)
+        assert _nationalities(office.ctx, first) == ["SY", "TR"]
+        assert _nationalities(laptop, second) == ["UA"]
+        # both sides change the same person's nationalities: both sets go to the inbox, nothing is overwritten
+        persons.update_person(laptop, first, {"nationalities": ["SY"]})
+        persons.update_person(office.ctx, first, {"nationalities": ["IQ"]})
+        result = sync.sync(laptop, office.url)
+        assert result.conflicts == 1
+        assert (_nationalities(laptop, first), _nationalities(office.ctx, first)) == (["SY"], ["IQ"])
+        [conflict] = [c for c in sync.open_conflicts(laptop) if c.field == "person_nationality"]
+        assert "SY" in conflict.local_value and "IQ" in conflict.remote_value
+        sync.resolve_conflict(laptop, conflict.id, choice="local")
+        sync.sync(laptop, office.url)
+        assert _nationalities(office.ctx, first) == _nationalities(laptop, first) == ["SY"]
+        assert sync.open_conflicts(laptop) == []
+    finally:
+        laptop.database.dispose()

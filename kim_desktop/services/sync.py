@@ -703,6 +703,7 @@ def checkout(
                     if batch:
                         conn.execute(insert(table), batch)
                         total += len(batch)
+                record_child_base(conn)
                 conn.execute(
                     insert(ReplicaState.__table__),
                     [{
@@ -788,6 +789,7 @@ def sync(
                 _reconcile(ctx, remote, replica_id, result)
                 _pull(ctx, remote, replica_id, office, batch_size, hook, result)
                 _push(ctx, remote, replica_id, batch_size, hook, result)
+                _sync_children(ctx, remote, result)
                 _follow_caseload(ctx, remote, result)
                 with ctx.write() as session:
                     session.execute(
@@ -1057,11 +1059,11 @@ def _pull(
                             reindex.update(r["person_id"] for r in new_rows)
             # Child rows follow a parent that the office changed and this replica did not.
             for (name, child), office_child in office_children.items():
-                parents = [
-                    i for i in touched[name]
-                    if not pending.get((name, i)) and (i in inserted[name] or local_exists(name, {i}))
-                ]  # fmt: skip
                 kind = next(k for c, _col, k in CHILD_ROWS[name] if c == child)
+                # New parents bring their child rows; later changes of a set are compared by _sync_children.
+                parents = sorted(inserted[name]) if kind == "set" else [
+                    i for i in touched[name] if i in inserted[name] or local_exists(name, {i})
+                ]  # fmt: skip
                 column = next(col for c, col, _k in CHILD_ROWS[name] if c == child)
                 _replace_children(conn, t[child], column, parents, office_child, kind, local_exists)
                 if child == "person_name_variant":
@@ -1429,9 +1431,10 @@ def _apply_on_office(remote: Database, replica_id: str, batch: list[_Op], local_
             kind = next(k for c, _col, k in CHILD_ROWS[name] if c == child)
             column = next(col for c, col, _k in CHILD_ROWS[name] if c == child)
             rows = [_for_target(r, t[child], dialect) for r in rows]
-            _replace_children(conn, t[child], column, travelled.get(name, []), rows, kind, exists)
+            parents = sorted(inserted[name]) if kind == "set" else travelled.get(name, [])
+            _replace_children(conn, t[child], column, parents, rows, kind, exists)
             if child == "person_name_variant":
-                reindex.update(travelled.get(name, []))
+                reindex.update(parents)
         receipts = [
             {
                 "replica_id": replica_id,
@@ -1462,6 +1465,148 @@ def _apply_on_office(remote: Database, replica_id: str, batch: list[_Op], local_
 
             reindex_persons(session, sorted(reindex))
     return outcomes
+
+
+# --- child rows without a change history ------------------------------------------------------------------
+
+CHILD_BASE_KEY = "sync.child_sets"
+CHILD_SETS = [
+    (parent, child, column)
+    for parent, items in CHILD_ROWS.items()
+    for child, column, kind in items
+    if kind == "set"
+]
+
+
+def _child_sets(conn, parents: dict[str, list[str]]) -> dict[str, dict[str, list[dict]]]:
+    """{child table: {parent id: rows}} for the given parents (an empty list for a parent without rows)."""
+    t = _tables()
+    out: dict[str, dict[str, list[dict]]] = {}
+    for parent, child, column in CHILD_SETS:
+        groups: dict[str, list[dict]] = {pid: [] for pid in parents.get(parent, [])}
+        for row in _rows_where_in(conn, t[child], column, parents.get(parent, [])):
+            groups.setdefault(row[column], []).append(row)
+        out[child] = groups
+    return out
+
+
+def _set_text(table, rows: list[dict]) -> str:
+    items = [{k: canonical(table.c[k], v) for k, v in row.items()} for row in rows]
+    return json.dumps(
+        sorted(items, key=lambda i: json.dumps(i, sort_keys=True)), ensure_ascii=False, sort_keys=True
+    )
+
+
+def _set_hash(text_value: str) -> str:
+    return hashlib.sha256(text_value.encode()).hexdigest()[:24]
+
+
+def _rows_from_text(table, text_value: str) -> list[dict]:
+    return [{k: from_text(table.c[k], v) for k, v in item.items()} for item in json.loads(text_value)]
+
+
+def _load_base(conn) -> dict:
+    st = Setting.__table__
+    value = conn.execute(select(st.c.value).where(st.c.key == CHILD_BASE_KEY)).scalar()
+    return value if isinstance(value, dict) else {}
+
+
+def _store_base(conn, base: dict) -> None:
+    st = Setting.__table__
+    now = datetime.now(UTC)
+    if conn.execute(select(st.c.key).where(st.c.key == CHILD_BASE_KEY)).first() is None:
+        conn.execute(insert(st).values(key=CHILD_BASE_KEY, value=base, created_at=now, updated_at=now))
+    else:
+        conn.execute(update(st).where(st.c.key == CHILD_BASE_KEY).values(value=base, updated_at=now))
+
+
+def record_child_base(conn) -> None:
+    """The child sets as they are now become the common base (after checkout)."""
+    t = _tables()
+    parents = {p: list(conn.execute(select(t[p].c.id)).scalars()) for p in {p for p, _c, _col in CHILD_SETS}}
+    sets = _child_sets(conn, parents)
+    base = {
+        child: {pid: _set_hash(_set_text(t[child], rows)) for pid, rows in groups.items()}
+        for child, groups in sets.items()
+    }
+    _store_base(conn, base)
+
+
+def _sync_children(ctx, remote: Database, result: SyncResult) -> None:
+    """Name variants, nationalities, languages, case members, shares, participants and household members
+    have no change history of their own: each parent's set is compared with the set at the last sync (a hash
+    kept in the replica). Changed here only: sent; changed in the office only: taken over; changed on both
+    sides: both sets go to the conflict inbox (field = the child table)."""
+    t = _tables()
+    with ctx.database.read_session() as session:
+        conn = session.connection()
+        parents = {
+            p: list(conn.execute(select(t[p].c.id)).scalars()) for p in {p for p, _c, _col in CHILD_SETS}
+        }
+        local_sets = _child_sets(conn, parents)
+        base = _load_base(conn)
+    with remote.read_session() as rsession:
+        rconn = rsession.connection()
+        present = {p: _existing_ids(rconn, t[p], ids) for p, ids in parents.items()}
+        parents = {p: [i for i in ids if i in present[p]] for p, ids in parents.items()}
+        office_sets = _child_sets(rconn, parents)
+    to_push: list[tuple[str, str, str, list[dict]]] = []
+    to_pull: list[tuple[str, str, str, list[dict]]] = []
+    conflicts: list[tuple[str, str, str, str, str | None]] = []
+    new_base = {child: dict(base.get(child, {})) for _p, child, _c in CHILD_SETS}
+    for parent, child, column in CHILD_SETS:
+        table = t[child]
+        for pid in parents.get(parent, []):
+            local_rows, office_rows = local_sets[child].get(pid, []), office_sets[child].get(pid, [])
+            lt, ot = _set_text(table, local_rows), _set_text(table, office_rows)
+            lh, oh, bh = _set_hash(lt), _set_hash(ot), base.get(child, {}).get(pid)
+            if lh == oh:
+                new_base[child][pid] = lh
+            elif (bh is not None and oh == bh) or (bh is None and not office_rows):
+                to_push.append((child, column, pid, local_rows))
+                new_base[child][pid] = lh
+            elif (bh is not None and lh == bh) or (bh is None and not local_rows):
+                to_pull.append((child, column, pid, office_rows))
+                new_base[child][pid] = oh
+            else:
+                conflicts.append((child, pid, lt, ot, None))
+    if to_push:
+        dialect = remote.engine.dialect.name
+        with remote.session() as rsession:
+            rconn = rsession.connection()
+            names = set()
+            for child, column, pid, rows in to_push:
+                rconn.execute(delete(t[child]).where(t[child].c[column] == pid))
+                if rows:
+                    rconn.execute(insert(t[child]), [_for_target(r, t[child], dialect) for r in rows])
+                if child == "person_name_variant":
+                    names.add(pid)
+            if names:
+                from .search import reindex_persons
+
+                reindex_persons(rsession, sorted(names))
+        result.pushed += len(to_push)
+    if to_pull or conflicts or new_base != base:
+        with ctx.write() as session:
+            conn = session.connection()
+            conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
+            names = set()
+            for child, column, pid, rows in to_pull:
+                conn.execute(delete(t[child]).where(t[child].c[column] == pid))
+                if rows:
+                    conn.execute(insert(t[child]), rows)
+                if child == "person_name_variant":
+                    names.add(pid)
+            for child, pid, lt, ot, _ in conflicts:
+                parent_table = next(p for p, c, _col in CHILD_SETS if c == child)
+                if _upsert_conflict(conn, parent_table, pid, child, None, lt, ot):
+                    result.conflicts += 1
+            _store_base(conn, new_base)
+            if names:
+                from .search import reindex_persons
+
+                reindex_persons(session, sorted(names))
+        result.pulled += len(to_pull)
 
 
 # --- following the caseload ------------------------------------------------------------------------------
@@ -1599,6 +1744,8 @@ def resolve_conflict(
         if conflict is None or conflict.resolved_at is not None:
             raise NotFoundError(_("Diesen offenen Konflikt gibt es nicht."))
         table = t.get(conflict.entity_type)
+        if any(conflict.field == c for _p, c, _col in CHILD_SETS):
+            return _resolve_child_conflict(session, conflict, choice, value)
         if table is None or (conflict.field != "*" and conflict.field not in table.c):
             raise NotFoundError(_("Diesen offenen Konflikt gibt es nicht."))
         chosen = {"local": conflict.local_value, "remote": conflict.remote_value}.get(choice, value)
@@ -1634,3 +1781,34 @@ def resolve_conflict(
         conflict.resolved_value = chosen
         return ConflictView(conflict.id, conflict.entity_type, conflict.entity_id, conflict.field,
                             conflict.base_value, conflict.local_value, conflict.remote_value, conflict.created_at)  # fmt: skip
+
+
+def _resolve_child_conflict(
+    session, conflict: SyncConflict, choice: str | None, value: str | None
+) -> ConflictView:
+    """A set of child rows: the laptop's set (sent at the next sync) or the office's (taken over now)."""
+    if choice is None:
+        raise ValidationError({"value": _("Hier bitte „local“ oder „remote“ wählen.")})
+    t = _tables()
+    table = t[conflict.field]
+    column = next(col for _p, c, col in CHILD_SETS if c == conflict.field)
+    conn = session.connection()
+    base = _load_base(conn)
+    base.setdefault(conflict.field, {})[conflict.entity_id] = _set_hash(conflict.remote_value or "[]")
+    if choice == "remote":
+        conn.execute(delete(table).where(table.c[column] == conflict.entity_id))
+        rows = _rows_from_text(table, conflict.remote_value or "[]")
+        if rows:
+            conn.execute(insert(table), rows)
+        if conflict.field == "person_name_variant":
+            from .search import reindex_persons
+
+            reindex_persons(session, [conflict.entity_id])
+    _store_base(conn, base)
+    conflict.resolved_at = datetime.now(UTC)
+    conflict.resolution = choice
+    conflict.resolved_value = conflict.local_value if choice == "local" else conflict.remote_value
+    return ConflictView(
+        conflict.id, conflict.entity_type, conflict.entity_id, conflict.field, conflict.base_value,
+        conflict.local_value, conflict.remote_value, conflict.created_at,
+    )  # fmt: skip
