@@ -206,6 +206,9 @@ class MainWindow(QMainWindow):
         encrypted = bool(getattr(ctx.database, "encrypted", False))
         self.security_banner.setVisible(not encrypted)
         roles.apply_to_window(self, ctx.actor)
+        from .sync_panel import install_sync
+
+        install_sync(self)  # database mode, sync and checkout (issue 9)
         local_file = getattr(getattr(ctx.database, "location", None), "path", None) is not None
         self.encrypt_action.setVisible(not encrypted and local_file and roles.may(ctx.actor, "settings.manage"))
         self.screen_lock.start()
@@ -362,7 +365,7 @@ class MainWindow(QMainWindow):
             self.person_page.save()
 
     def _save_handler(self, person_id, values, version):
-        from ..errors import DuplicateError, ValidationError
+        from ..errors import ConflictError, DuplicateError, ValidationError
         from ..services import persons
 
         try:
@@ -381,6 +384,11 @@ class MainWindow(QMainWindow):
             return persons.update_person(self.ctx, person_id, values, expected_version=version)
         except ValidationError as exc:
             self.person_page.show_errors(exc.field_errors)
+            return None
+        except ConflictError as exc:  # saved meanwhile by someone else: both versions, never an overwrite
+            from .stale_dialog import handle_person_conflict
+
+            handle_person_conflict(self, exc, person_id, values)
             return None
         except UserError as exc:
             self.show_error(exc)

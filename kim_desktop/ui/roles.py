@@ -38,6 +38,10 @@ WINDOW_ACTIONS: dict[str, tuple[str, ...]] = {
     "import_action": ("person.write",),
     "undo_import_action": ("person.write",),
     "list_export_action": ("person.read_basic",),
+    # Laptop replica (ui/sync_panel.py): only case roles take cases along and sync them.
+    "checkout_action": ("case.read",),
+    "sync_action": ("case.read",),
+    "conflicts_action": ("case.read",),
 }
 
 

@@ -1119,6 +1119,10 @@ class SettingsDialog(QDialog):
         self.tabs.addTab(self.template_tab, _("&Briefvorlagen"))
         self.protection_tab = ProtectionTab(ctx)
         self.tabs.addTab(self.protection_tab, _("Datensch&utz"))
+        from .database_tab import DatabaseTab
+
+        self.database_tab = DatabaseTab(ctx)
+        self.tabs.addTab(self.database_tab, _("Datenban&k"))
         layout.addWidget(self.tabs, 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close = buttons.button(QDialogButtonBox.StandardButton.Close)

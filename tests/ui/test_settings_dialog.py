@@ -352,4 +352,4 @@ def test_settings_from_the_main_window_menu(qtbot, window, ui):
     record = ui.when_modal(qtbot, lambda d: isinstance(d, SettingsDialog), inspect)
     action.trigger()
     assert record["error"] is None
-    assert seen == {"title": "Einstellungen", "tabs": ["&Dienststelle", "&Briefvorlagen", "Datensch&utz"]}
+    assert seen == {"title": "Einstellungen", "tabs": ["&Dienststelle", "&Briefvorlagen", "Datensch&utz", "Datenban&k"]}
