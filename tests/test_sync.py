@@ -380,3 +380,26 @@ def test_child_rows_without_history_travel_and_conflict(office, tmp_path):
         assert sync.open_conflicts(laptop) == []
     finally:
         laptop.database.dispose()
+
+
+def test_laptop_clock_a_day_behind_gets_a_warning_and_loses_nothing(office, tmp_path, monkeypatch, capsys):
+    from kim_desktop.cli import main
+
+    path = tmp_path / "laptop.sqlite3"
+    _, laptop = take(office, path)
+    laptop.database.dispose()
+    persons.update_person(office.ctx, office.persons[0], {"city": "Morgenstadt"})
+    with office.ctx.write() as session:  # the office's newest change lies a day ahead of this laptop's clock
+        newest = session.scalars(select(ChangeRecord).order_by(ChangeRecord.seq.desc()).limit(1)).one()
+        newest.at = newest.at + timedelta(days=1)
+    monkeypatch.setenv("KIM_USER", "anna")
+    monkeypatch.setenv("KIM_DB_PASSWORD", PASSWORD)
+    assert main(["sync", "--remote", office.url, "--db", str(path), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert "Uhr dieses Rechners" in captured.err
+    assert json.loads(captured.out)["pulled"] >= 1
+    laptop = login.open_context(path, username="anna", password=PASSWORD)
+    try:
+        assert person_of(laptop, office.persons[0]).city == "Morgenstadt"
+    finally:
+        laptop.database.dispose()
