@@ -152,6 +152,7 @@ class CheckoutDialog(QDialog):
         self.progress.setAccessibleName(_("Fortschritt"))
         self.progress.setRange(0, 1)
         self.progress.setTextVisible(False)
+        self.progress.setVisible(False)  # only while copying
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setTextFormat(Qt.TextFormat.PlainText)
@@ -321,6 +322,7 @@ class CheckoutDialog(QDialog):
         for widget in (self.start_button, self.close_button, self.cases, self.browse, self.caseload_button):
             widget.setEnabled(not running)
         self.progress.setRange(0, 0 if running else 1)
+        self.progress.setVisible(running)
 
     def _show_error(self, text: str) -> None:
         self.message.setText(text)

@@ -58,7 +58,7 @@ class ConflictModel(RowsTableModel):
         item = self.row_at(index.row())
         if item is None or role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             return None
-        record = f"{item.kind} {item.title}".strip() if item.title else item.kind
+        record = f"{item.kind}: {item.title}" if item.title else item.kind
         values = (record, item.field_label, item.base, item.local, item.remote)
         return values[index.column()].replace("\n", " ⏎ ")
 
@@ -90,6 +90,7 @@ class ConflictInbox(QDialog):
         self.record_label = QLabel()
         self.record_label.setTextFormat(Qt.TextFormat.PlainText)
         self.record_label.setAccessibleName(_("Akte und Feld"))
+        self.record_label.setStyleSheet("font-weight: bold;")
         grid.addWidget(self.record_label, 0, 0, 1, 3)
         self.base_text = self._value_box(_("Vorher (gemeinsamer Stand)"))
         self.local_text = self._value_box(_("Auf diesem Laptop"))
@@ -182,7 +183,7 @@ class ConflictInbox(QDialog):
                 box.clear()
             self.record_label.clear()
             return
-        record = f"{item.kind} {item.title}".strip() if item.title else item.kind
+        record = f"{item.kind}: {item.title}" if item.title else item.kind
         self.record_label.setText(_("{record} – {field}").format(record=record, field=item.field_label))
         empty = _("(leer)")
         self.base_text.setPlainText(item.base or empty)

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -52,7 +53,11 @@ def format_moment(moment) -> str:
 
 
 def unsynced_text(n: int) -> str:
-    return ngettext("{n} Änderung nicht übertragen", "{n} Änderungen nicht übertragen", n).format(n=n)
+    """Records changed here and not yet sent (a record: a person, a journal entry, an appointment …; the sync
+    result counts the single field changes, hence the other noun)."""
+    return ngettext(
+        "{n} geänderter Eintrag nicht übertragen", "{n} geänderte Einträge nicht übertragen", n
+    ).format(n=n)
 
 
 def conflicts_text(n: int) -> str:
@@ -130,9 +135,12 @@ class SyncStatusWidget(QWidget):
         self.conflicts_button.setVisible(False)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(10)
-        for widget in (self.mode_label, self.changes_label, self.last_sync_label, self.conflicts_button):
+        layout.setSpacing(6)
+        self.separators = [QLabel("·"), QLabel("·")]
+        for widget in (self.mode_label, self.separators[0], self.changes_label, self.separators[1],
+                       self.last_sync_label, self.conflicts_button):  # fmt: skip
             layout.addWidget(widget)
+        self.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Preferred)  # never clipped
         self.status = None
 
     def show_status(self, status) -> None:
@@ -141,6 +149,8 @@ class SyncStatusWidget(QWidget):
         tip = [_("Datenbank: {mode}").format(mode=status.mode_label), status.location]
         replica = status.mode == "replica"
         self.changes_label.setVisible(replica)
+        for separator in self.separators:
+            separator.setVisible(replica)
         self.last_sync_label.setVisible(replica)
         self.conflicts_button.setVisible(replica and status.conflicts > 0)
         if replica:
@@ -414,7 +424,14 @@ class SyncController(QObject):
         self.dialog: SyncDialog | None = None
         self.widget = SyncStatusWidget()
         self.widget.conflicts_requested.connect(self.show_conflicts)
-        window.statusBar().addPermanentWidget(self.widget)
+        window.statusBar().insertPermanentWidget(0, self.widget)  # before user and path: it matters more
+        location = getattr(window, "location_label", None)
+        if (
+            location is not None
+        ):  # a long path gives way first (full text in its tooltip), the sync state never
+            location.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            location.setMinimumWidth(120)
+            location.setToolTip(location.text())
         self.sync_action = self._action(_("&Jetzt synchronisieren"), "F9", self.start_sync)
         self.sync_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         self.sync_action.setStatusTip(_("Änderungen mit der Bürodatenbank abgleichen"))

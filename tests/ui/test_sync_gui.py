@@ -207,7 +207,8 @@ def test_status_bar_change_sync_and_settings_tab(qtbot, office, tmp_path, open_w
         pid = office.persons[0]
         persons.update_person(laptop, pid, {"phone": "0221 4711"})
         window.sync_controller.refresh_status()
-        assert widget.changes_label.text() == "1 Änderung nicht übertragen"
+        assert widget.changes_label.text() == "1 geänderter Eintrag nicht übertragen"
+        qtbot.wait(50)  # the status bar lays out the longer text
         window.statusBar().grab().save(str(screenshot_dir / "sync_status_bar_unsynced.png"))
 
         dialog = run_sync(qtbot, window)
@@ -275,6 +276,8 @@ def test_conflict_shows_in_the_inbox_and_resolving_removes_it(
         dialog.close()
         widget = window.sync_controller.widget
         assert widget.conflicts_button.isVisible() and widget.conflicts_button.text() == "1 Konflikt"
+        qtbot.wait(50)
+        assert widget.last_sync_label.width() >= widget.last_sync_label.sizeHint().width()  # never clipped
         window.statusBar().grab().save(str(screenshot_dir / "sync_status_bar_conflict.png"))
 
         inbox = ConflictInbox(laptop, window)
@@ -283,7 +286,7 @@ def test_conflict_shows_in_the_inbox_and_resolving_removes_it(
         qtbot.waitExposed(inbox)
         assert inbox.model.rowCount() == 1
         row = [inbox.model.index(0, c).data() for c in range(5)]
-        assert row == ["Person Klientin0, Test", "Ort", "Köln", "Bonn", "Düren"]
+        assert row == ["Person: Klientin0, Test", "Ort", "Köln", "Bonn", "Düren"]
         assert (inbox.local_text.toPlainText(), inbox.remote_text.toPlainText()) == ("Bonn", "Düren")
         assert not accelerators(inbox)
         named = [
@@ -300,7 +303,7 @@ def test_conflict_shows_in_the_inbox_and_resolving_removes_it(
         inbox.close()
         window.sync_controller.refresh_status()
         assert not widget.conflicts_button.isVisible()
-        assert widget.changes_label.text() == "1 Änderung nicht übertragen"
+        assert widget.changes_label.text() == "1 geänderter Eintrag nicht übertragen"
 
         again = run_sync(qtbot, window)
         assert again.error is None and again.result.conflicts == 0
