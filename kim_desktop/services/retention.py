@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -321,11 +322,13 @@ class RetentionReport:
     failed: int = 0
     counts: dict[str, dict[str, int]] = field(default_factory=dict)  # action -> entity type -> count
     errors: list[str] = field(default_factory=list)  # German messages, no personal data
+    #: Stopped by the user; the persons not reached stay due and are picked up by the next run.
+    cancelled: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id, "rule": self.rule, "persons": self.persons, "failed": self.failed,
-            "counts": self.counts, "errors": self.errors,
+            "counts": self.counts, "errors": self.errors, "cancelled": self.cancelled,
         }  # fmt: skip
 
 
@@ -481,17 +484,27 @@ def _process(ctx: ServiceContext, person_id: str, run_id: str, rule: str, today:
         return done
 
 
-def apply(ctx: ServiceContext, today: date | None = None, *, rule: str = RULE_RETENTION) -> RetentionReport:
+def apply(
+    ctx: ServiceContext,
+    today: date | None = None,
+    *,
+    rule: str = RULE_RETENTION,
+    progress: Callable[[int, int], Any] | None = None,
+) -> RetentionReport:
     """Delete or anonymise every due person, each in its own transaction.
 
     A person whose transaction fails stays untouched (the failure is counted, with a German message, and the
-    run goes on); running again picks up whoever is still due."""
+    run goes on); running again picks up whoever is still due. ``progress(done, total)`` is called before
+    each person and at the end; returning ``False`` stops the run between two persons (``cancelled``)."""
     require(ctx.actor, "retention.run")
     today = today or date.today()
     report = RetentionReport(run_id=str(uuid.uuid4()), rule=rule)
     with ctx.read() as session:
         person_ids = [item.person_id for item in due(session, today, with_counts=False)]
-    for person_id in person_ids:
+    for number, person_id in enumerate(person_ids):
+        if progress is not None and progress(number, len(person_ids)) is False:
+            report.cancelled = True
+            break
         try:
             done = _process(ctx, person_id, report.run_id, rule, today)
         except (UserError, SQLAlchemyError) as exc:
@@ -502,6 +515,8 @@ def apply(ctx: ServiceContext, today: date | None = None, *, rule: str = RULE_RE
             continue
         report.persons += 1
         _merge_into(report, done)
+    if progress is not None and not report.cancelled:
+        progress(len(person_ids), len(person_ids))
     return report
 
 

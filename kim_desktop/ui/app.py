@@ -169,6 +169,7 @@ def run_gui(
         if logged_in is None:
             return 0  # "Abbrechen": nothing was opened
     window = MainWindow(location_text)
+    window.restore_layout()
     window.show()
     exit_code = {"value": 0}
 

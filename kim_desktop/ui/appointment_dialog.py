@@ -45,6 +45,7 @@ from .. import APP_NAME
 from ..errors import ConflictError, UserError, ValidationError
 from ..i18n import _, current_language, format_date, language_name, languages, pgettext
 from ..services import appointments
+from . import theme
 from .widgets import FieldError, add_field
 
 CHECK_DELAY_MS = 300
@@ -52,8 +53,8 @@ STEP_MINUTES = 15
 DURATION_PRESETS = (30, 45, 60, 90)
 DEFAULT_DURATION = 60
 PERSON_ROLE = Qt.ItemDataRole.UserRole
-CONFLICT_COLOUR = "#b00020"  # the red of ``FieldError``; the word "Überschneidung" says it too
-WARNING_COLOUR = "#6d4c00"  # dark amber, readable on white (contrast > 7:1)
+CONFLICT_COLOUR = theme.colour("error")  # the red of ``FieldError``; the word "Überschneidung" says it too
+WARNING_COLOUR = theme.colour("warning")  # dark amber, readable on white (contrast > 7:1)
 
 # Journal contact type for the appointment types that have their own (otherwise a face-to-face talk).
 CONTACT_TYPES = {"hausbesuch": "hausbesuch", "begleitung": "begleitung", "fallkonferenz": "fallkonferenz"}

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from ..errors import UserError
 from ..i18n import _, language_name, ngettext
 from ..services import bulk_letters, letters
+from . import theme
 
 log = logging.getLogger(__name__)
 
@@ -317,7 +318,7 @@ class BulkLettersDialog(QDialog):
         self._show_error(message)
 
     def _show_error(self, message: str) -> None:
-        self.status.setStyleSheet("color: #b00020;")
+        self.status.setStyleSheet(theme.error_style())
         self.status.setText(message)
 
     def _finish(self) -> None:

@@ -51,6 +51,7 @@ from .calendar_view import (
     status_text_planned,
     type_colour,
 )
+from .layout_memory import remember_splitter
 from .widgets import make_list_table
 
 MINE, TEAM = "__mine__", "__team__"
@@ -195,6 +196,7 @@ class CalendarPage(QWidget):
         self.splitter.setStretchFactor(1, 0)
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setSizes([900, 230])
+        remember_splitter(self.splitter, "calendar_page")
 
         # --- layout: two toolbar rows, so that 150 % scaling on a laptop still fits ---
         top = QHBoxLayout()

@@ -46,8 +46,10 @@ from ..i18n import _, current_language, format_date, languages
 from ..services import cases, followups, journal
 from ..services.codes import case_managers, code_labels, locations
 from ..services.dates import parse_date
+from . import theme
 from .appointments_panel import AppointmentsPanel
 from .documents_panel import DocumentsPanel
+from .layout_memory import remember_splitter
 from .referrals_panel import ReferralsPanel
 from .widgets import RowsTableModel, make_list_table
 
@@ -164,7 +166,7 @@ class ClosureDialog(QDialog):
         self.note.setFixedHeight(60)
         _labelled(form, _("&Notiz:"), self.note)
         self.error = QLabel()
-        self.error.setStyleSheet("color: #b00020;")
+        self.error.setStyleSheet(theme.error_style())
         self.error.setWordWrap(True)
         form.addRow(self.error)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
@@ -275,6 +277,7 @@ class CasePage(QWidget):
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 0)
+        remember_splitter(self.splitter, "case_page")
 
         self.status = QLabel()
         self.status.setAccessibleName(_("Status"))
@@ -310,7 +313,7 @@ class CasePage(QWidget):
         self.entry_text.setFixedHeight(80)
         _labelled(form, _("&Eintrag*:"), self.entry_text)
         self.entry_error = QLabel()
-        self.entry_error.setStyleSheet("color: #b00020;")
+        self.entry_error.setStyleSheet(theme.error_style())
         form.addRow("", self.entry_error)
         save = QPushButton(_("Eintrag &speichern"))
         save.setAccessibleName(_("Verlaufseintrag speichern"))
@@ -414,7 +417,7 @@ class CasePage(QWidget):
         buttons.addWidget(done)
         step_form.addRow("", buttons)
         self.plan_error = QLabel()
-        self.plan_error.setStyleSheet("color: #b00020;")
+        self.plan_error.setStyleSheet(theme.error_style())
 
         forms = QHBoxLayout()
         forms.addLayout(goal_form, 1)
@@ -446,7 +449,7 @@ class CasePage(QWidget):
         buttons.addStretch(1)
         form.addRow("", buttons)
         self.follow_up_error = QLabel()
-        self.follow_up_error.setStyleSheet("color: #b00020;")
+        self.follow_up_error.setStyleSheet(theme.error_style())
         layout = QVBoxLayout(tab)
         layout.addWidget(self.follow_up_list, 1)
         layout.addLayout(form)
@@ -591,7 +594,7 @@ class CasePage(QWidget):
             if index == current:
                 parts.append(f"<b>[ {label} ]</b>")
             elif index > current:
-                parts.append(f"<span style='color:#6b6b6b'>{label}</span>")
+                parts.append(f"<span style='color:{theme.colour('muted')}'>{label}</span>")
             else:
                 parts.append(label)
         self.phase_bar.setText(" &rarr; ".join(parts))
@@ -780,7 +783,7 @@ class CasePage(QWidget):
         text.setTabChangesFocus(True)
         _labelled(form, _("&Beschreibung:"), text)
         error = QLabel()
-        error.setStyleSheet("color: #b00020;")
+        error.setStyleSheet(theme.error_style())
         form.addRow(error)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText(_("&Melden"))

@@ -49,12 +49,14 @@ from PySide6.QtWidgets import (
 from .. import APP_NAME
 from ..errors import UserError, ValidationError
 from ..i18n import _, current_language, format_date, language_name, ngettext
+from . import theme
 from .interpreters_dialog import LanguagePicker, add_picker_field, fit_to_screen, plain_buttons, set_status
+from .layout_memory import remember_splitter
 from .widgets import FieldError, RowsTableModel, add_field, make_list_table
 
 SEARCH_DELAY_MS = 250
 ROW_ROLE = Qt.ItemDataRole.UserRole
-ERROR_COLOUR = "#b00020"
+ERROR_COLOUR = theme.colour("error")
 
 
 def make_data(cls, values: dict):
@@ -288,6 +290,7 @@ class DirectoryPage(QWidget):
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         self.splitter.setSizes([640, 360])  # scaled to the room there is
+        remember_splitter(self.splitter, "directory_page")
 
         # --- actions ---
         self.refer_button = QPushButton(_("&Vermitteln …"))

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from .. import APP_NAME
 from ..errors import ValidationError
 from ..i18n import _, ngettext
+from . import theme
 from .login_dialog import error_text
 from .widgets import FieldError, add_field
 
@@ -46,8 +47,7 @@ class UnencryptedBanner(QLabel):
         self.setAccessibleName(_("Warnung: Datenbank nicht verschlüsselt"))
         self.setAccessibleDescription(self.text())
         self.setStyleSheet(
-            "QLabel#unencryptedBanner { background: #fff3cd; color: #4d3800; border-bottom: 1px solid #c9a227;"
-            " padding: 6px 10px; font-weight: bold; }"
+            theme.banner_style("QLabel#unencryptedBanner", "padding: 6px 10px; font-weight: bold;")
         )
         self.hide()
 

@@ -32,8 +32,27 @@ TOPICS = {
     "kalender": "Termine und Kalender",
     "import": "Personen aus Excel",
     "tasten": "Tastenkürzel",
-    "problem": "Ein Problem melden",
+    "problem": "Hilfe, Problem melden",
 }
+
+
+#: Class name of a page or dialog → topic.
+PAGE_TOPICS = {
+    "SetupWizard": "einrichtung",
+    "LetterDialog": "briefe",
+    "BulkLettersDialog": "briefe",
+    "SettingsDialog": "einstellungen",
+    "CalendarPage": "kalender",
+    "AppointmentDialog": "kalender",
+    "SlotFinderDialog": "kalender",
+    "ImportDialog": "import",
+    "ImportBatchesDialog": "import",
+    "ProblemReportDialog": "problem",
+}
+
+
+def topic_for(widget) -> str | None:
+    return PAGE_TOPICS.get(type(widget).__name__) if widget is not None else None
 
 
 def guide_path() -> Path:

@@ -43,12 +43,13 @@ from ..errors import UserError
 from ..i18n import _, format_date, format_number, ngettext
 from ..services import person_import
 from ..services.localtime import local_time
+from . import theme
 from .widgets import make_list_table
 
 log = logging.getLogger(__name__)
 
-ERROR_STYLE = "color: #b00020;"
-WARNING_STYLE = "color: #8a5300;"
+ERROR_STYLE = theme.error_style()
+WARNING_STYLE = theme.warning_style()
 PAGE_FILE, PAGE_MAPPING, PAGE_PREVIEW = range(3)
 PREVIEW_LIMIT = 2000  # rows shown per table (the counts are always complete)
 
@@ -501,7 +502,7 @@ class ImportDialog(QDialog):
             self.mapping_warning.hide()
         for combo in self._combos:
             bad = combo.currentData() in conflicts
-            combo.setStyleSheet("QComboBox { border: 2px solid #b00020; }" if bad else "")
+            combo.setStyleSheet(f"QComboBox {{ border: 2px solid {theme.colour('error')}; }}" if bad else "")
         self._update_buttons()
 
     def _refresh_saved(self, select: str | None = None) -> None:
@@ -623,7 +624,7 @@ class ImportDialog(QDialog):
         else:
             self.result = result
             self._set_status(
-                _("Import abgeschlossen. Rückgängig machen über „Frühere Importe“."), "color: #1b5e20;"
+                _("Import abgeschlossen. Rückgängig machen über „Frühere Importe“."), theme.ok_style()
             )
             self.imported.emit(result)
         self._show_result(result)
@@ -883,7 +884,7 @@ class ImportBatchesDialog(QDialog):
         self._set_status(
             ngettext("Import rückgängig gemacht: {n} Person entfernt.", "Import rückgängig gemacht: {n} Personen entfernt.",
                      done.removed).format(n=done.removed),
-            "color: #1b5e20;",
+            theme.ok_style(),
         )  # fmt: skip
         self.undone.emit(batch.id)
         return True

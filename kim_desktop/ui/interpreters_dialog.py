@@ -34,10 +34,11 @@ from ..errors import UserError, ValidationError
 from ..i18n import _, ngettext, sort_key
 from ..services import appointments, office_hours
 from ..services.office_hours import InterpreterData, InterpreterRow
+from . import theme
 from .widgets import FieldError, RowsTableModel, add_field, make_list_table
 
-OK_STYLE = "color: #1b5e20;"
-ERROR_STYLE = "color: #b00020;"
+OK_STYLE = theme.ok_style()
+ERROR_STYLE = theme.error_style()
 
 
 def ask(parent: QWidget, title: str, text: str, yes: str, *, informative: str = "") -> bool:

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from .. import APP_NAME
 from ..errors import UserError, ValidationError
 from ..i18n import _
+from . import theme
 from .widgets import FieldError, add_field
 
 log = logging.getLogger(__name__)
@@ -150,7 +151,7 @@ class LoginDialog(QDialog):
         self.password.setFocus()
 
     def show_error(self, message: str) -> None:
-        self.error.setStyleSheet("color: #b00020;")
+        self.error.setStyleSheet(theme.error_style())
         self.error.show_message(message)
         self._fit()
 

@@ -94,6 +94,7 @@ class MainWindow(QMainWindow):
         self.list_page.new_requested.connect(self.new_person)
         self.list_page.search_requested.connect(self._run_search)
         self._build_menus()
+        self.remember_layout = False  # ui.app turns it on (restore_layout); test windows keep their size
 
     # --- menus -----------------------------------------------------------------------------------------
 
@@ -185,6 +186,13 @@ class MainWindow(QMainWindow):
             language_menu.addAction(action)
 
         help_menu = bar.addMenu(_("&Hilfe"))
+        self.guide_action = self._action(
+            _("Benutzer&handbuch"), QKeySequence.StandardKey.HelpContents, self.show_guide
+        )
+        self.guide_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)  # F1 in dialogs, too
+        help_menu.addAction(self.guide_action)
+        self.report_action = self._action(_("&Problem melden …"), None, self.report_problem)
+        help_menu.addAction(self.report_action)
         help_menu.addAction(self._action(_("Ü&ber KIM Desktop"), None, self.about))
 
     # --- start-up --------------------------------------------------------------------------------------
@@ -884,10 +892,35 @@ class MainWindow(QMainWindow):
             ).format(version=__version__, location=self.location_label.text()),
         )
 
+    def restore_layout(self) -> None:
+        """Size, position and toolbars as the user left them (QSettings), saved again on closing."""
+        from .layout_memory import restore_window
+
+        self.remember_layout = True
+        restore_window(self, "main_window")
+
+    def show_guide(self) -> None:
+        """F1: the user guide, at the heading of the page or dialog in front (ui/help_viewer.py)."""
+        from PySide6.QtWidgets import QApplication
+
+        from .help_viewer import show_guide, topic_for
+
+        front = QApplication.activeModalWidget() or self
+        show_guide(front, topic_for(front if front is not self else self.stack.currentWidget()))
+
+    def report_problem(self) -> None:
+        from .problem_report import ProblemReportDialog
+
+        ProblemReportDialog(self.ctx, self).exec()
+
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)
         if not self._confirm_leave():
             event.ignore()
             return
+        if self.remember_layout:
+            from .layout_memory import save_window
+
+            save_window(self, "main_window")
         self._pool.waitForDone(5000)
         event.accept()
 

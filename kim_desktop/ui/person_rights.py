@@ -27,6 +27,7 @@ from ..errors import UserError, ValidationError
 from ..i18n import _, format_date
 from ..services import retention
 from ..services.localtime import local_time
+from . import theme
 
 
 def reason_labels() -> dict[str, str]:
@@ -132,8 +133,7 @@ class PersonRightsPanel(QWidget):
         self.banner.setWordWrap(True)
         self.banner.setAccessibleName(_("Hinweis zur Einschränkung"))
         self.banner.setStyleSheet(
-            "QLabel#restrictionBanner { background: #fff3cd; color: #4d3800; border: 1px solid #c9a227;"
-            " padding: 4px; font-weight: bold; }"
+            theme.banner_style("QLabel#restrictionBanner", "padding: 4px; font-weight: bold;")
         )
         self.banner.hide()
         self.restrict_button = QPushButton(_("Einschränken …"))

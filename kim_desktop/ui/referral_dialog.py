@@ -44,11 +44,12 @@ from .. import APP_NAME
 from ..errors import UserError, ValidationError
 from ..i18n import _, current_language, format_date
 from ..services import referrals
+from . import theme
 from .interpreters_dialog import add_picker_field, fit_to_screen, plain_buttons
 from .widgets import FieldError, add_field
 
-ERROR_COLOUR = "#b00020"
-WARNING_COLOUR = "#6d4c00"  # dark amber, readable on white
+ERROR_COLOUR = theme.colour("error")
+WARNING_COLOUR = theme.colour("warning")  # dark amber, readable on white
 MIN_OVERRIDE_CHARS = 10
 
 # Workflow button → the status it leads to (the service says which statuses are reachable from here).

@@ -30,13 +30,14 @@ from PySide6.QtWidgets import (
 from .. import APP_NAME
 from ..errors import UserError
 from ..i18n import _, format_date, ngettext
+from . import theme
 from .widgets import CompactListTable, RowsTableModel, make_list_table
 
 if TYPE_CHECKING:
     from ..services import referrals
 
 ROW_ROLE = Qt.ItemDataRole.UserRole
-OVERDUE_COLOUR = "#b00020"  # never the only sign: the word "überfällig" says it
+OVERDUE_COLOUR = theme.colour("error")  # never the only sign: the word "überfällig" says it
 
 
 class ReferralsModel(RowsTableModel):

@@ -192,8 +192,11 @@ class RetentionDialog(QDialog):
                     ),
                 )
                 return None
+        from .progress import ServiceProgress
+
         try:
-            self.report = retention.apply(self.ctx)
+            with ServiceProgress(self, _("Löschfristen werden angewendet …")) as progress:
+                self.report = retention.apply(self.ctx, progress=progress)
         except UserError as exc:
             QMessageBox.warning(self, APP_NAME, exc.message)
             return None
@@ -215,5 +218,10 @@ class RetentionDialog(QDialog):
             lines.append("")
             lines.append(_("Nicht bearbeitete Personen: {n}").format(n=report.failed))
             lines += ["  " + message for message in report.errors]
+        if report.cancelled:
+            lines.append("")
+            lines.append(
+                _("Abgebrochen: Die übrigen Personen bleiben fällig und werden beim nächsten Lauf bearbeitet.")
+            )
         self.summary.setText(_("Der Lauf ist beendet. Protokoll:"))
         self.details.setPlainText("\n".join(lines))

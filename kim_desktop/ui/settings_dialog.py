@@ -48,6 +48,7 @@ from PySide6.QtWidgets import (
 from ..errors import UserError, ValidationError
 from ..i18n import _, language_name, ngettext
 from ..services import letter_templates, office, protection_settings
+from . import theme
 from .widgets import FieldError, add_field
 
 log = logging.getLogger(__name__)
@@ -56,9 +57,9 @@ PREVIEW_DELAY_MS = 400
 READING_SCALE = 96 / 72  # PDF points → pixels at 100 %
 PREVIEW_MAX_PAGES = 6
 PAGE_GAP = 8  # pixels between pages in the preview
-ERROR_STYLE = "color: #b00020;"
-OK_STYLE = "color: #1b5e20;"
-BANNER_STYLE = "background: #fff4ce; color: #3b2f00; border: 1px solid #c8a600; padding: 6px;"
+ERROR_STYLE = theme.error_style()
+OK_STYLE = theme.ok_style()
+BANNER_STYLE = theme.banner_style()
 LOGO_BOX = (260, 90)  # thumbnail box in device-independent pixels
 
 #: List placeholders are inserted as a loop (printing the list itself would show Python brackets).

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QProgressDialog,
     QPushButton,
     QRadioButton,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -134,6 +135,7 @@ class OfficePage(QWizardPage):
         self.dpo.setPlaceholderText(_("Name, Anschrift oder E-Mail (höchstens 3 Zeilen)"))
         _row(form, _("Date&nschutzbeauftragte/r:"), self.dpo)
         logo_row = QWidget()
+        logo_row.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         logo_layout = QHBoxLayout(logo_row)
         logo_layout.setContentsMargins(0, 0, 0, 0)
         self.logo = QLineEdit()

@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 from .. import APP_NAME
 from ..errors import UserError
 from ..i18n import _
+from .layout_memory import remember_splitter
 
 INDICATOR_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -138,6 +139,7 @@ class StatisticsPage(QWidget):
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
         splitter.setSizes([640, 480])
+        remember_splitter(splitter, "statistics_page")
 
         self.export_buttons: dict[str, QPushButton] = {}
         buttons = QHBoxLayout()

@@ -14,6 +14,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from . import theme
+
 
 def make_list_table(table: QTableView, accessible_name: str, description: str | None = None) -> QTableView:
     """A read-only list of records: whole rows selected, Tab leaves the table (arrows move inside),
@@ -78,7 +80,7 @@ class FieldError(QLabel):
     def __init__(self, field: QWidget | None = None) -> None:
         super().__init__()
         self.setWordWrap(True)
-        self.setStyleSheet("color: #b00020;")
+        self.setStyleSheet(theme.error_style())
         self.setVisible(False)
         self._field = field
         self._description = field.accessibleDescription() if field is not None else ""

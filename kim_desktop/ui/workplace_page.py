@@ -27,10 +27,11 @@ from .. import APP_NAME
 from ..db.models import CASE_PHASES
 from ..errors import UserError
 from ..i18n import _, format_date
+from . import theme
 from .widgets import RowsTableModel, make_list_table
 
 REMINDER_ROLE = Qt.ItemDataRole.UserRole + 1
-OVERDUE_COLOUR = "#b00020"  # the red of ``FieldError``; never the only sign of "überfällig"
+OVERDUE_COLOUR = theme.colour("error")  # the red of ``FieldError``; never the only sign of "überfällig"
 
 
 def kind_label(kind: str) -> str:
