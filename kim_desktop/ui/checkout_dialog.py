@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..i18n import _, ngettext
+from . import theme
 from .sync_panel import SERVER_URL_KEY, error_text, username_of
 
 log = logging.getLogger(__name__)
@@ -326,13 +327,13 @@ class CheckoutDialog(QDialog):
 
     def _show_error(self, text: str) -> None:
         self.message.setText(text)
-        self.message.setStyleSheet("color: #b00020;")
+        self.message.setStyleSheet(theme.error_style())
 
     def _succeeded(self, result) -> None:
         self.result = result
         self.progress.setValue(1)
         command, args = restart_command(result.path)
-        self.message.setStyleSheet("color: #1b5e20;")
+        self.message.setStyleSheet(theme.ok_style())
         self.message.setText(
             ngettext(
                 "{n} Fall mitgenommen ({p} Personen) in {path}.",

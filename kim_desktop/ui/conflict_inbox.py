@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from ..errors import UserError, ValidationError
 from ..i18n import _, ngettext
+from . import theme
 from .widgets import RowsTableModel, make_list_table
 
 log = logging.getLogger(__name__)
@@ -220,7 +221,7 @@ class ConflictInbox(QDialog):
             log.warning("resolving a conflict failed: %s", type(exc).__name__)
             self._error(_("Dieser Wert passt nicht in das Feld; bitte prüfen Sie die Eingabe."))
             return False
-        self.status.setStyleSheet("color: #1b5e20;")
+        self.status.setStyleSheet(theme.ok_style())
         self.status.setText(_("Gelöst; die nächste Synchronisierung überträgt den gewählten Wert ins Büro."))
         self.resolved.emit(item.id)
         self.load(row)
@@ -228,4 +229,4 @@ class ConflictInbox(QDialog):
 
     def _error(self, text: str) -> None:
         self.status.setText(text)
-        self.status.setStyleSheet("color: #b00020;")
+        self.status.setStyleSheet(theme.error_style())

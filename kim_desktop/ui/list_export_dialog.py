@@ -27,6 +27,7 @@ from ..errors import UserError
 from ..i18n import _, ngettext
 from ..services import list_export
 from ..services.cases import phase_label
+from . import theme
 
 
 class ListExportDialog(QDialog):
@@ -137,6 +138,6 @@ class ListExportDialog(QDialog):
         return True
 
     def _show(self, message: str, *, error: bool = False) -> None:
-        self.status.setStyleSheet("color: #b00020;" if error else "")
+        self.status.setStyleSheet(theme.error_style() if error else theme.ok_style())
         self.status.setText(message)
         self.status.setVisible(True)

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from ..errors import UserError
 from ..i18n import _, ngettext
+from . import theme
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +131,7 @@ class SyncStatusWidget(QWidget):
         self.conflicts_button = QPushButton()
         self.conflicts_button.setFlat(True)
         self.conflicts_button.setAccessibleName(_("Offene Konflikte ansehen"))
-        self.conflicts_button.setStyleSheet("color: #b00020; font-weight: bold;")
+        self.conflicts_button.setStyleSheet(theme.error_style() + " font-weight: bold;")
         self.conflicts_button.clicked.connect(self.conflicts_requested)
         self.conflicts_button.setVisible(False)
         layout = QHBoxLayout(self)
@@ -157,7 +158,9 @@ class SyncStatusWidget(QWidget):
             self.changes_label.setText(
                 unsynced_text(status.unsynced) if status.unsynced else _("alles übertragen")
             )
-            self.changes_label.setStyleSheet("color: #8a4b00; font-weight: bold;" if status.unsynced else "")
+            self.changes_label.setStyleSheet(
+                theme.warning_style() + " font-weight: bold;" if status.unsynced else ""
+            )
             self.changes_label.setToolTip(
                 _("Änderungen auf diesem Laptop, die die nächste Synchronisierung ins Büro sendet")
             )
@@ -391,7 +394,7 @@ class SyncDialog(QDialog):
             self.phase.setText(_("Nicht synchronisiert."))
             text = error_text(exc)
         self.message.setText(text)
-        self.message.setStyleSheet("color: #b00020;")
+        self.message.setStyleSheet(theme.error_style())
         self.synced.emit(None)
 
     def _open_conflicts(self) -> None:
