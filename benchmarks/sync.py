@@ -3,6 +3,7 @@
     uv run python -m benchmarks.sync --cases 300 --changes 5000            # the targets
     uv run python -m benchmarks.sync --cases 30 --changes 300              # quick check
     uv run python -m benchmarks.sync --url postgresql://postgres@127.0.0.1/kim_bench_sync   # office on PostgreSQL
+    uv run python -m benchmarks.sync --url postgresql://postgres@127.0.0.1/kim_bench_sync --own-role
 
 Builds an office database (a plain SQLite file in a temporary folder, or the given server database, which is
 emptied first) with one counsellor whose caseload holds ``--cases`` open cases, each with a client, a
@@ -15,6 +16,10 @@ household member, five journal entries and a goal, plus 20 cases of a colleague.
 ``pull_s``
     ``services.sync.sync`` after ``--changes`` field changes in the office (target for either: ≤ 10 s for
     5,000 changed records).
+
+``--own-role`` (PostgreSQL only): checkout and sync connect with the counsellor's own database role, so row
+security applies and the pull reads the change log through the sync feed policy (migration 0012); the
+office's changes are still made by the schema owner.
 """
 
 from __future__ import annotations
@@ -37,7 +42,26 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--changes", type=int, default=5000, help="changed records per direction")
     parser.add_argument("--url", default=None, help="office database URL (default: a temporary SQLite file)")
     parser.add_argument("--out", default=None, metavar="FILE.json")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--own-role", action="store_true", help="sync with the counsellor's own database role (needs --url)"
+    )
+    args = parser.parse_args(argv)
+    if args.own_role and not args.url:
+        parser.error("--own-role needs --url (a PostgreSQL office database)")
+    return args
+
+
+def own_role_url(url: str) -> str:
+    """The server URL without a database user: checkout and sync then log in with the user's own role."""
+    from sqlalchemy.engine import make_url
+
+    from kim_desktop.db.engine import resolve_location
+
+    return (
+        make_url(resolve_location(url).url)
+        ._replace(username=None, password=None)
+        .render_as_string(hide_password=False)
+    )
 
 
 def build_office(url: str, cases: int) -> tuple[str, list[str], list[str]]:
@@ -166,18 +190,19 @@ def main(argv=None) -> int:
         _anna, entries, person_ids = build_office(url, args.cases)
         replica = Path(tmp) / "laptop.sqlite3"
         started = time.perf_counter()
-        result = sync.checkout(url, replica, "anna", PASSWORD)
+        sync_url = own_role_url(url) if args.own_role else url
+        result = sync.checkout(sync_url, replica, "anna", PASSWORD)
         checkout_s = time.perf_counter() - started
         laptop = login.open_context(replica, username="anna", password=PASSWORD)
         office = ServiceContext(open_database(url), Actor.local())
         try:
             n = change(laptop, entries, person_ids, args.changes, "unterwegs")
             started = time.perf_counter()
-            pushed = sync.sync(laptop, url)
+            pushed = sync.sync(laptop, sync_url, username="anna", password=PASSWORD)
             push_s = time.perf_counter() - started
             change(office, entries[::-1], person_ids[::-1], args.changes, "im Büro")
             started = time.perf_counter()
-            pulled = sync.sync(laptop, url)
+            pulled = sync.sync(laptop, sync_url, username="anna", password=PASSWORD)
             pull_s = time.perf_counter() - started
         finally:
             laptop.database.dispose()
@@ -185,7 +210,7 @@ def main(argv=None) -> int:
     figures = {
         "cases": result.cases, "rows": result.rows, "changes": n, "checkout_s": round(checkout_s, 2),
         "push_s": round(push_s, 2), "pushed": pushed.pushed, "pull_s": round(pull_s, 2), "pulled": pulled.pulled,
-        "conflicts": pushed.conflicts + pulled.conflicts,
+        "conflicts": pushed.conflicts + pulled.conflicts, "own_role": args.own_role,
     }  # fmt: skip
     for key, value in figures.items():
         print(f"{key:>10}: {value}")

@@ -197,6 +197,54 @@ def test_a_case_manager_sees_only_the_own_journal(office, caseloads):
         assert {row[0] for row in entries} == {caseloads["ben"]["case"]}
 
 
+def test_the_sync_feed_shows_the_change_records_of_visible_rows_only(office, caseloads):
+    """Migration 0012: a case manager reads the change records of every row the table policies show them
+    (whoever changed it), and none of another case's content; reception reads only its own entries."""
+    content = ("case_file", "goal", "journal_entry", "consent", "follow_up", "document", "referral")
+    for key in ("anna", "ben", "lea"):
+        with sql_tool(office, key) as conn:
+            for table in content:
+                in_feed = {
+                    row[0]
+                    for row in conn.execute(
+                        "SELECT DISTINCT entity_id FROM change_record WHERE entity_type = %s", (table,)
+                    )
+                }
+                visible = {row[0] for row in conn.execute(f"SELECT id FROM {table}")}  # noqa: S608
+                assert in_feed <= visible, (key, table)
+                if table in ("case_file", "journal_entry"):  # made through the app: every row has its records
+                    assert in_feed == visible, (key, table)
+            mine = caseloads.get(key)
+            entry_feed = {
+                row[0]
+                for row in conn.execute(
+                    "SELECT entity_id FROM change_record WHERE entity_type = 'journal_entry'"
+                )
+            }
+            others = {caseloads[k]["entry"] for k in ("anna", "ben") if k != key}
+            assert not entry_feed & others
+            if mine:
+                assert mine["entry"] in entry_feed and mine["case"] in {
+                    row[0]
+                    for row in conn.execute(
+                        "SELECT entity_id FROM change_record WHERE entity_type = 'case_file'"
+                    )
+                }
+            # Names are open to every account of this database, so are their change records.
+            persons_seen = {
+                row[0]
+                for row in conn.execute("SELECT entity_id FROM change_record WHERE entity_type = 'person'")
+            }
+            assert {caseloads["anna"]["person"], caseloads["ben"]["person"]} <= persons_seen
+    with sql_tool(office, "empfang") as conn:
+        assert (
+            conn.execute(
+                "SELECT count(*) FROM change_record WHERE entity_type IN ('case_file', 'journal_entry')"
+            ).fetchone()[0]
+            == 0
+        )
+
+
 def test_a_case_manager_cannot_change_or_add_to_another_case(office, caseloads):
     ben_case = caseloads["ben"]["case"]
     with sql_tool(office, "anna") as conn:

@@ -326,13 +326,19 @@ def office_id_of(database: Database, *, create: bool = False) -> str | None:
 PG_WAIT_S = 20.0
 
 
-def _safe_max_seq(remote: Database) -> int:
+def _safe_max_seq(remote: Database, floor: int = 0) -> int:
     """The highest change number below which every office transaction has committed.
 
     PostgreSQL hands out sequence numbers before commit, so a later number can commit first and an earlier
     one would be skipped for good. The highest visible number is read together with the snapshot's ``xmax``;
     every transaction that could still commit a lower number has an id below it, so the pull waits until the
     oldest running transaction is past it (a moment; no lock, no privilege beyond reading the change log).
+
+    With the user's own role, row security shows only the change records of rows the user may see (migration
+    0012): the highest *visible* number is the right bound, a hidden change is outside this replica's scope.
+    Only numbers above ``floor`` (the replica's cursor) are looked at, so the search for the highest visible
+    number never walks back over hidden records older than the cursor; nothing visible above it gives
+    ``floor``.
     """
     import time as _time
 
@@ -340,9 +346,13 @@ def _safe_max_seq(remote: Database) -> int:
         if remote.engine.dialect.name != "postgresql":
             value = connection.execute(select(func.max(ChangeRecord.seq))).scalar() or 0
             connection.commit()
-            return int(value)
+            return max(int(value), floor)
         horizon, value = connection.execute(
-            text("SELECT pg_snapshot_xmax(pg_current_snapshot())::text, (SELECT max(seq) FROM change_record)")
+            text(
+                "SELECT pg_snapshot_xmax(pg_current_snapshot())::text,"
+                " (SELECT max(seq) FROM change_record WHERE seq > :floor)"
+            ),
+            {"floor": floor},
         ).one()
         connection.commit()
         deadline = _time.monotonic() + PG_WAIT_S
@@ -350,7 +360,7 @@ def _safe_max_seq(remote: Database) -> int:
             oldest = connection.execute(text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")).scalar()
             connection.commit()
             if int(oldest) >= int(horizon):
-                return int(value or 0)
+                return max(int(value or 0), floor)
             if _time.monotonic() > deadline:
                 raise UserError(
                     _(
@@ -361,25 +371,35 @@ def _safe_max_seq(remote: Database) -> int:
             _time.sleep(0.05)
 
 
+#: Migration 0012: the policy that lets a case role read the change records of the rows it may see.
+FEED_FUNCTION = "kim_visible_entity(text, character varying)"
+FEED_POLICY = "kim_sync_feed"
+
+
 def _check_feed_readable(remote: Database) -> None:
-    """Row security on the server's change log (decision 013) would hide the office's changes from this
-    connection: a sync would then quietly miss them. Refuse instead."""
+    """With the user's own database role, row security (decision 013) shows only part of the server's change
+    log. That is enough when the server has the sync feed of migration 0012 (the change records of every row
+    the user may see, whoever changed it); without it a sync would quietly miss the colleagues' changes of the
+    user's cases. Refuse then, before anything is read or written."""
     if remote.engine.dialect.name != "postgresql":
         return
     with remote.engine.connect() as connection:
-        limited = connection.execute(
+        limited, feed = connection.execute(
             text(
-                "SELECT c.relrowsecurity AND NOT (pg_has_role(c.relowner, 'USAGE') OR r.rolsuper OR r.rolbypassrls)"
+                "SELECT c.relrowsecurity AND NOT (pg_has_role(c.relowner, 'USAGE') OR r.rolsuper OR r.rolbypassrls),"
+                " to_regprocedure(:function) IS NOT NULL"
+                " AND EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = :policy)"
                 " FROM pg_class c, pg_roles r WHERE c.oid = 'change_record'::regclass AND r.rolname = current_user"
-            )
-        ).scalar()
+            ),
+            {"function": FEED_FUNCTION, "policy": FEED_POLICY},
+        ).one()
         connection.commit()
-    if limited:
+    if limited and not feed:
         raise UserError(
             _(
-                "Der Abgleich braucht auf dem Server Lesezugriff auf das ganze Änderungsprotokoll; diese "
-                "Anmeldung sieht nur einen Teil davon. Bitte die Administration fragen (Abgleich mit der "
-                "Server-Adresse des Büros einrichten); nichts wurde geändert."
+                "Der Abgleich mit Ihrer eigenen Anmeldung braucht auf dem Server eine neuere Fassung der "
+                "Bürodatenbank (Lesezugriff auf das Änderungsprotokoll Ihrer Fälle). Die Administration oder die "
+                "IT kann sie mit „kim-desktop init“ aktualisieren; nichts wurde geändert."
             )
         )
 
@@ -904,7 +924,7 @@ def _pull(
     while True:
         with ctx.database.read_session() as session:
             cursor = _replica_state(session).last_pulled_seq
-        safe = _safe_max_seq(remote)
+        safe = _safe_max_seq(remote, cursor)
         if safe <= cursor:
             break
         # Office side: what changed, and the rows as they are now.
@@ -1366,7 +1386,17 @@ def _apply_on_office(remote: Database, replica_id: str, batch: list[_Op], local_
                         with conn.begin_nested():
                             conn.execute(delete(table).where(table.c.id == op.entity_id))
                         records.append(
-                            _record(op.table, op.entity_id, "delete", None, None, None, replica_id, now)
+                            _record(
+                                op.table,
+                                op.entity_id,
+                                "delete",
+                                None,
+                                None,
+                                None,
+                                replica_id,
+                                now,
+                                todo[0]["user_id"],
+                            )
                         )
                         outcome = ("applied", None)
                     except DBAPIError:
