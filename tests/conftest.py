@@ -30,3 +30,16 @@ def ctx(tmp_db_path):
     context = ServiceContext(database, Actor.local())
     yield context
     database.dispose()
+
+
+#: Argon2id parameters that make key slots cheap in tests (the real ones cost 64 MiB and a noticeable time).
+CHEAP_KDF = {"time_cost": 1, "memory_cost": 8192, "parallelism": 1}
+
+
+@pytest.fixture
+def fast_kdf():
+    """New key slots with a cheap Argon2id (a stored slot keeps its parameters, so unwrapping is cheap too)."""
+    from kim_desktop.db import keyslots
+
+    with keyslots.kdf_parameters(**CHEAP_KDF):
+        yield

@@ -16,15 +16,10 @@ from kim_desktop.db.engine import SQLITE_HEADER
 from kim_desktop.errors import UserError
 from kim_desktop.services import backup, login, persons
 
+pytestmark = pytest.mark.usefixtures("fast_kdf")
+
 PASSWORD = "sicheres-passwort-1"
 NAME = "Xylophonbauerin"
-
-
-@pytest.fixture(autouse=True)
-def cheap_kdf():
-    previous = keyslots.set_kdf_parameters(time_cost=1, memory_cost=8192, parallelism=1)
-    yield
-    keyslots.set_kdf_parameters(**previous)
 
 
 @pytest.fixture
@@ -123,14 +118,20 @@ def test_automatic_backup_and_rotation_handle_key_files(enc, tmp_path):
     backups = [n for n in names if n.endswith(".sqlite3")]
     assert len(backups) == 7
     # every kept backup has its sidecar and key file; rotated ones left none behind
-    assert sorted(names) == sorted([*backups, *(b + ".json" for b in backups), *(b + ".keys" for b in backups)])
+    assert sorted(names) == sorted(
+        [*backups, *(b + ".json" for b in backups), *(b + ".keys" for b in backups)]
+    )
 
 
 def _cli(*args, env_extra=None):
     env = {**os.environ, "KIM_DESKTOP_NO_LOG_FILE": "1", **(env_extra or {})}
     env.pop("KIM_DB_PASSWORD", None) if env_extra is None or "KIM_DB_PASSWORD" not in env_extra else None
     return subprocess.run(
-        [sys.executable, "-m", "kim_desktop", *args], capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL
+        [sys.executable, "-m", "kim_desktop", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
     )
 
 
@@ -143,7 +144,9 @@ def test_cli_backup_verify_and_restore_of_encrypted_database(enc, tmp_path):
     assert made.returncode == 0, made.stderr
     assert "Verschlüsselte Sicherung" in made.stdout
     # verify on a machine without the database: the backup's own key file and the password
-    alone = _cli("--db", str(tmp_path / "gibt-es-nicht.sqlite3"), "backup", "--verify", str(out), env_extra=signed_in)
+    alone = _cli(
+        "--db", str(tmp_path / "gibt-es-nicht.sqlite3"), "backup", "--verify", str(out), env_extra=signed_in
+    )
     assert alone.returncode == 0, alone.stderr
     wrong = _cli(
         "--db", str(tmp_path / "gibt-es-nicht.sqlite3"), "backup", "--verify", str(out),

@@ -72,11 +72,8 @@ def database_file(request, tmp_path):
     from kim_desktop.db import keyslots
     from kim_desktop.services import login
 
-    previous = keyslots.set_kdf_parameters(time_cost=1, memory_cost=8192, parallelism=1)  # cheap unwrapping
-    try:
+    with keyslots.kdf_parameters(time_cost=1, memory_cost=8192, parallelism=1):  # cheap unwrapping
         login.create_encrypted_database(db, USER, PASSWORD).database.dispose()
-    finally:
-        keyslots.set_kdf_parameters(**previous)
     key = login.unlock_key(db, USER, PASSWORD)[0]
     return db, key, {**env, "KIM_USER": USER, "KIM_DB_PASSWORD": PASSWORD}
 

@@ -35,6 +35,8 @@ from kim_desktop.services import appointments, cases, journal, login, persons, u
 from kim_desktop.services.context import Actor, ServiceContext
 from kim_desktop.services.users import AuthenticationError
 
+pytestmark = pytest.mark.usefixtures("fast_kdf")
+
 PROJECT = Path(__file__).resolve().parent.parent
 
 ADMIN, ADMIN_PW = "chefin", "Sonnenblume-42!"
@@ -52,14 +54,6 @@ NOTE_SECRET = "Termin wegen Quokkaversicherung"
 
 #: The same message for an unknown user, a wrong password and a locked slot.
 REFUSED = AuthenticationError().message
-
-
-@pytest.fixture(autouse=True)
-def fast_kdf():
-    """Key slots with a cheap Argon2id (the stored slot keeps its parameters, so unwrapping is cheap too)."""
-    previous = keyslots.set_kdf_parameters(time_cost=1, memory_cost=8192, parallelism=1)
-    yield
-    keyslots.set_kdf_parameters(**previous)
 
 
 def _encrypted(tmp_db_path) -> ServiceContext:

@@ -10,15 +10,6 @@ from kim_desktop.services.setup import SetupAnswers, SetupCancelled, create_offi
 PASSWORD = "ein-gutes-passwort-1"
 
 
-@pytest.fixture
-def fast_kdf():
-    from kim_desktop.db import keyslots
-
-    previous = keyslots.set_kdf_parameters(time_cost=1, memory_cost=8192, parallelism=1)
-    yield
-    keyslots.set_kdf_parameters(**previous)
-
-
 def answers(**changes) -> SetupAnswers:
     values = dict(
         profile={"organisation": "Stadt Beispiel", "postcode": "50667", "city": "Köln"},

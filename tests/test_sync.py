@@ -13,17 +13,11 @@ import pytest
 from sqlalchemy import func, select
 from sync_office import PASSWORD, Office
 
-from kim_desktop.db import keyslots
 from kim_desktop.db.models import ChangeRecord, JournalEntry, Person, SyncReceipt
 from kim_desktop.errors import UserError
 from kim_desktop.services import journal, login, persons, sync
 
-
-@pytest.fixture(autouse=True)
-def cheap_kdf():
-    previous = keyslots.set_kdf_parameters(time_cost=1, memory_cost=8192, parallelism=1)
-    yield
-    keyslots.set_kdf_parameters(**previous)
+pytestmark = pytest.mark.usefixtures("fast_kdf")
 
 
 @pytest.fixture

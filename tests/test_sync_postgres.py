@@ -14,12 +14,11 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sync_office import PASSWORD, Office
 
-from kim_desktop.db import keyslots
 from kim_desktop.db.engine import resolve_location
 from kim_desktop.errors import UserError
 from kim_desktop.services import journal, login, persons, sync
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("fast_kdf")]
 
 
 @pytest.fixture(scope="module")
@@ -46,13 +45,6 @@ def pg_database():
         for name in created:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
-
-
-@pytest.fixture(autouse=True)
-def cheap_kdf():
-    previous = keyslots.set_kdf_parameters(time_cost=1, memory_cost=8192, parallelism=1)
-    yield
-    keyslots.set_kdf_parameters(**previous)
 
 
 @pytest.fixture

@@ -39,9 +39,8 @@ NATIONS = ("SY", "TR", "UA", "IQ", "AF", "ER")
 
 @pytest.fixture(scope="module", autouse=True)
 def cheap_kdf():
-    previous = keyslots.set_kdf_parameters(time_cost=1, memory_cost=8192, parallelism=1)
-    yield
-    keyslots.set_kdf_parameters(**previous)
+    with keyslots.kdf_parameters(time_cost=1, memory_cost=8192, parallelism=1):
+        yield
 
 
 def _value(ctx, pid, field):

@@ -27,6 +27,8 @@ import json
 import os
 import secrets
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -229,6 +231,16 @@ def locked_until(slot: dict) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@contextmanager
+def kdf_parameters(**params: int) -> Iterator[None]:
+    """New slots with other Argon2id parameters for the duration of the block (tests use cheap ones)."""
+    previous = set_kdf_parameters(**params)
+    try:
+        yield
+    finally:
+        set_kdf_parameters(**previous)
 
 
 def set_kdf_parameters(**params: int) -> dict:

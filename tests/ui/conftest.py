@@ -272,6 +272,7 @@ class UiHelpers:
     @staticmethod
     def when_modal(qtbot, match, handler, *, timeout_ms: int = 5000) -> dict:
         return run_modal_handler(qtbot, handler, timeout_ms=timeout_ms, match=match)
+
     click_button = staticmethod(click_button)
     scaled_render = staticmethod(run_scaled_render)
     PERSON_COUNT = PERSON_COUNT
@@ -289,16 +290,6 @@ def ui() -> type[UiHelpers]:
 LEAD_PASSWORD = "sehr-geheim-123"
 RECEPTION_PASSWORD = "empfang-pass-123"
 ADMIN_PASSWORD = "technik-pass-123"
-
-
-@pytest.fixture
-def fast_kdf():
-    """Small Argon2id parameters for new key slots (the real ones cost 64 MiB and a noticeable time)."""
-    from kim_desktop.db import keyslots
-
-    previous = keyslots.set_kdf_parameters(time_cost=1, memory_cost=8192, parallelism=1)
-    yield
-    keyslots.set_kdf_parameters(**previous)
 
 
 @pytest.fixture
