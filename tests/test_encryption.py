@@ -717,3 +717,18 @@ def test_cli_missing_key_file_is_one_line(two_users, cli_env):
     assert "Schlüsseldatei" in assert_one_error_line(result)
     without = run(cli_env, "--db", str(two_users["path"]), "search", "x")
     assert_one_error_line(without)
+
+
+def test_encrypted_connections_keep_a_larger_page_cache(tmp_path):
+    """SQLCipher decrypts every page it reads into its cache; the 2 MB default made the start page 3–4 times
+    slower at 100,000 persons (benchmarks/README.md, Verschlüsselung)."""
+    from sqlalchemy import text
+
+    from kim_desktop.db.engine import ENCRYPTED_CACHE_KIB
+
+    ctx = login.create_encrypted_database(tmp_path / "cache.sqlite3", "leitung", "sicheres-passwort-1")
+    try:
+        with ctx.database.engine.connect() as connection:
+            assert connection.execute(text("PRAGMA cache_size")).scalar() == -ENCRYPTED_CACHE_KIB
+    finally:
+        ctx.database.dispose()
