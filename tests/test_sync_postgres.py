@@ -5,9 +5,7 @@ Skipped locally when the variable is unset; in CI (``CI`` set) a missing or unre
 
 from __future__ import annotations
 
-import os
 import shutil
-import uuid
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -19,32 +17,6 @@ from kim_desktop.errors import UserError
 from kim_desktop.services import journal, login, persons, sync
 
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("fast_kdf")]
-
-
-@pytest.fixture(scope="module")
-def pg_database():
-    url = os.environ.get("KIM_TEST_POSTGRES_URL")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail("KIM_TEST_POSTGRES_URL ist nicht gesetzt: in CI müssen die PostgreSQL-Tests laufen.")
-        pytest.skip("KIM_TEST_POSTGRES_URL not set (PostgreSQL tests run in CI)")
-    admin = create_engine(
-        resolve_location(url).url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5}
-    )
-    created = []
-
-    def fresh() -> str:
-        name = f"kim_sync_{uuid.uuid4().hex[:12]}"
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        created.append(name)
-        return make_url(resolve_location(url).url).set(database=name).render_as_string(hide_password=False)
-
-    yield fresh
-    with admin.connect() as connection:
-        for name in created:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 @pytest.fixture

@@ -87,16 +87,12 @@ def _diagnose(ctx, office):
     return {"cursor": cursor, "cases": cases, "unsynced": mine, "office": records}
 
 
-@settings(
-    max_examples=int(os.environ.get("KIM_SYNC_EXAMPLES", "12")),
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-@given(st.lists(step, min_size=3, max_size=18))
-def test_every_committed_edit_is_merged_or_in_the_inbox(steps):
+def check_interleaving(steps, office_url: str | None = None) -> None:
+    """Run ``steps`` on an office (a SQLite file, or the server database ``office_url``) and two laptops and
+    check the invariant of the module doc."""
     counter = itertools.count()
     with tempfile.TemporaryDirectory() as tmp:
-        office = Office(Path(tmp) / "office.sqlite3", n_cases=2)
+        office = Office(Path(tmp) / "office.sqlite3", n_cases=2, url=office_url)
         sides = {"office": office.ctx}
         try:
             for name in ("a", "b"):
@@ -181,3 +177,29 @@ def test_every_committed_edit_is_merged_or_in_the_inbox(steps):
         finally:
             for ctx in sides.values():
                 ctx.database.dispose()
+
+
+@settings(
+    max_examples=int(os.environ.get("KIM_SYNC_EXAMPLES", "12")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(st.lists(step, min_size=3, max_size=18))
+def test_every_committed_edit_is_merged_or_in_the_inbox(steps):
+    check_interleaving(steps)
+
+
+@pytest.mark.postgres
+def test_every_committed_edit_is_merged_or_in_the_inbox_on_the_office_server(pg_database):
+    """The same property with the office on the real PostgreSQL server (a fresh database per example)."""
+
+    @settings(
+        max_examples=int(os.environ.get("KIM_SYNC_PG_EXAMPLES", "6")),
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @given(st.lists(step, min_size=3, max_size=14))
+    def run(steps):
+        check_interleaving(steps, pg_database())
+
+    run()
