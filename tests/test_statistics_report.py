@@ -156,3 +156,18 @@ def test_scrub():
                     set())  # fmt: skip
     assert "Haddad" not in text and "Aziz" not in text and "KIM-2024-0042" not in text
     assert "01.01.1990" not in text and "2024-03-01" not in text and "wartet seit" in text
+
+
+def test_charts_with_many_values_draw_the_largest_not_the_first():
+    """A chart of 20 nationalities drew the first 15 in table order and dropped the biggest groups."""
+    from types import SimpleNamespace
+
+    from kim_desktop.reports.statistics_report import MAX_BARS, chart_cells, chart_note
+
+    rows = [SimpleNamespace(label=f"L{i:02d}", value=v) for i, v in enumerate([5] * 17 + [90, None, 80])]
+    cells, total = chart_cells(SimpleNamespace(rows=rows))
+    assert total == 19 and len(cells) == MAX_BARS
+    labels = [c.label for c in cells]
+    assert "L17" in labels and "L19" in labels  # the two largest, at the end of the table
+    assert labels == sorted(labels)  # still in the table's order
+    assert "15" in chart_note(total) and "19" in chart_note(total)

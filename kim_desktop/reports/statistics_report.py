@@ -178,6 +178,25 @@ def _on_page(title: str):
     return draw
 
 
+#: Bars in one chart at most; with more values the largest are drawn (the table lists every value).
+MAX_BARS = 15
+
+
+def chart_cells(item, limit: int = MAX_BARS) -> tuple[list, int]:
+    """The cells a chart draws (shown, unsuppressed, above zero): with more than ``limit`` of them the largest,
+    in the table's order. Also returns how many there were (for the note under the chart)."""
+    cells = [c for c in item.rows if c.value is not None and c.value > 0]
+    total = len(cells)
+    if total > limit:
+        largest = {id(c) for c in sorted(cells, key=lambda c: c.value, reverse=True)[:limit]}
+        cells = [c for c in cells if id(c) in largest]
+    return cells, total
+
+
+def chart_note(total: int, limit: int = MAX_BARS) -> str:
+    return _("Diagramm: die {n} größten von {total} Ausprägungen").format(n=limit, total=total)
+
+
 def _short(text: str, limit: int = 42) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -208,13 +227,22 @@ def _chart(item, width: float):
                 String(143, y + 1, f"{_short(cell.label, 50)} ({share} %)", fontName=FONT, fontSize=8)
             )
         return drawing
-    cells = cells[:15]
+    cells, shown_of = chart_cells(item)
     bar_height = 13
-    height = len(cells) * bar_height + 30
+    note = shown_of > MAX_BARS
+    height = len(cells) * bar_height + 30 + (12 if note else 0)
     drawing = Drawing(width, height)
+    if note:
+        drawing.add(
+            String(
+                0, 0,
+                chart_note(shown_of),
+                fontName=FONT, fontSize=7,
+            )
+        )  # fmt: skip
     chart = HorizontalBarChart()
     label_space = 170
-    chart.x, chart.y = label_space, 18
+    chart.x, chart.y = label_space, 18 + (12 if note else 0)
     chart.width, chart.height = width - label_space - 20, len(cells) * bar_height
     chart.data = [[c.value for c in reversed(cells)]]
     chart.categoryAxis.categoryNames = [_short(c.label) for c in reversed(cells)]

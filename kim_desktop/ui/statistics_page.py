@@ -329,8 +329,10 @@ class StatisticsPage(QWidget):
         if item is None:
             self.chart.setTitle("")
             return
-        cells = [c for c in item.rows if c.value is not None and c.value > 0][:15]
-        self.chart.setTitle(item.label)
+        from ..reports.statistics_report import MAX_BARS, chart_cells, chart_note
+
+        cells, total = chart_cells(item)
+        self.chart.setTitle(item.label if total <= MAX_BARS else f"{item.label} ({chart_note(total)})")
         if not cells:
             self.chart.setTitle(item.label + " – " + _("keine darstellbaren Werte"))
             return
