@@ -110,13 +110,13 @@ def _open_encrypted(db_arg):
 def _server_login(location) -> bool:
     """The office server: each user logs in with their own name and password (their database role), unless
     the address itself carries a password (a maintenance connection)."""
-    from sqlalchemy.engine import make_url
-
     from ..db.engine import is_postgresql_url
 
-    return (
-        location.path is None and is_postgresql_url(location.url) and make_url(location.url).password is None
-    )
+    if location.path is not None or not is_postgresql_url(location.url):
+        return False  # a local file: no SQLAlchemy import before the first page (decision record 004)
+    from sqlalchemy.engine import make_url
+
+    return make_url(location.url).password is None
 
 
 def needs_setup(location, *, demo: bool, exit_after_start: bool) -> bool:
