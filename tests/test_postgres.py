@@ -491,3 +491,41 @@ def test_search_on_a_server_with_german_collation(server):
             assert len(search_persons(session, "ab")) == 2
     finally:
         database.dispose()
+
+
+def test_multi_word_search_ranks_like_sqlite(pg_ctx, ctx):
+    """The PostgreSQL plan hint for multi-word queries changes no hit and no order against SQLite."""
+    people = [
+        ("Petrenko", "Andrij", "1990-05-01"),
+        ("Petrenko", "Olena", "1988-02-03"),
+        ("Petrenkov", "Andrej", "1975-11-30"),
+        ("Petersen", "Anna", None),
+        ("Müller", "Anna Maria", "2001-07-07"),
+        ("Mueller", "Hans", "1990-05-01"),
+        ("Al Hassan", "Omar", "1985-03-04"),
+        ("Hassan", "Amina", "1985-03-04"),
+        ("Hasan", "Omar", None),
+    ]
+    for context in (pg_ctx, ctx):
+        for family, given, birth in people:
+            values = {"family_name": family, "given_names": given}
+            if birth:
+                values["birth_date"] = birth
+            persons.create_person(context, values, allow_duplicate=True)
+    queries = ["Petrenko Andrij", "Petrenko An", "Pet A", "Müller Anna", "Hassan Omar", "Omar Hassan 1985",
+               "al hassan", "Anna 2001", "Mueller 01.05.1990", "Petrenko Olena 1988"]  # fmt: skip
+
+    def results(context):
+        with context.read() as session:
+            found = {
+                q: [(h.family_name, h.given_names, h.score, h.matched) for h in search_persons(session, q)]
+                for q in queries
+            }
+            nestloop = session.execute(text("SHOW enable_nestloop")).scalar() if context is pg_ctx else "on"
+        return found, nestloop
+
+    on_server, nestloop = results(pg_ctx)
+    on_sqlite, _ = results(ctx)
+    assert on_server == on_sqlite
+    assert on_server["Petrenko Andrij"][0][:2] == ("Petrenko", "Andrij")
+    assert nestloop == "on"  # the transaction-local planner setting is restored after the search
