@@ -36,6 +36,7 @@ from ..errors import UserError
 from ..i18n import _, language_name, ngettext
 from ..services import bulk_letters, letters
 from . import theme
+from .widgets import run_and_report
 
 log = logging.getLogger(__name__)
 
@@ -71,22 +72,19 @@ class _Worker(QObject):
         self._cancel.set()
 
     def run(self) -> None:
-        try:
-            result = bulk_letters.make_invitations(
-                self.ctx, self.day, self.out_dir, language=self.language, progress=self.progressed.emit,
+        run_and_report(
+            lambda: bulk_letters.make_invitations(
+                self.ctx,
+                self.day,
+                self.out_dir,
+                language=self.language,
+                progress=self.progressed.emit,
                 cancelled=self._cancel.is_set,
-            )  # fmt: skip
-        except UserError as exc:
-            self.failed.emit(exc.message)
-        except Exception as exc:  # noqa: BLE001 - shown as one German line, details only in the log
-            log.exception("bulk letters failed")
-            self.failed.emit(
-                _("Ein unerwarteter Fehler ist aufgetreten ({kind}); Details stehen im Protokoll.").format(
-                    kind=type(exc).__name__
-                )
-            )
-        else:
-            self.succeeded.emit(result)
+            ),
+            self.succeeded,
+            self.failed,
+            what="bulk letters",
+        )
 
 
 class BulkLettersDialog(QDialog):

@@ -44,7 +44,7 @@ from ..i18n import _, format_date, format_number, ngettext
 from ..services import person_import
 from ..services.localtime import local_time
 from . import theme
-from .widgets import make_list_table
+from .widgets import make_list_table, run_and_report
 
 log = logging.getLogger(__name__)
 
@@ -70,22 +70,19 @@ class _Worker(QObject):
         self._cancel.set()
 
     def run(self) -> None:
-        try:
-            result = person_import.run_import(
-                self.ctx, self.table, mapping=self.mapping, dry_run=self.dry_run, progress=self.progressed.emit,
+        run_and_report(
+            lambda: person_import.run_import(
+                self.ctx,
+                self.table,
+                mapping=self.mapping,
+                dry_run=self.dry_run,
+                progress=self.progressed.emit,
                 cancel=self._cancel.is_set,
-            )  # fmt: skip
-        except UserError as exc:
-            self.failed.emit(exc.message)
-        except Exception as exc:  # noqa: BLE001 - shown as one German line, details only in the log
-            log.exception("person import failed")
-            self.failed.emit(
-                _("Ein unerwarteter Fehler ist aufgetreten ({kind}); Details stehen im Protokoll.").format(
-                    kind=type(exc).__name__
-                )
-            )
-        else:
-            self.succeeded.emit(result)
+            ),
+            self.succeeded,
+            self.failed,
+            what="person import",
+        )
 
 
 def _table(name: str, headers: list[str]) -> QTableWidget:

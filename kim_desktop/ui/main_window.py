@@ -825,13 +825,12 @@ class MainWindow(QMainWindow):
 
         self.when_ready(start)
 
-    def show_import(self) -> None:
-        """Datei › Personen importieren: the import dialog; the list shows the new persons afterwards."""
-        from .import_dialog import ImportDialog
+    def _run_import_dialog(self, dialog_class) -> None:
+        """An import dialog; afterwards the list is refreshed and a person chosen in it is opened."""
 
         def start() -> None:
             chosen: list[str] = []
-            dialog = ImportDialog(self.ctx, self)
+            dialog = dialog_class(self.ctx, self)
             dialog.open_person.connect(chosen.append)
             dialog.exec()
             self.refresh()
@@ -839,6 +838,12 @@ class MainWindow(QMainWindow):
                 self.open_person(chosen[-1])
 
         self.when_ready(start)
+
+    def show_import(self) -> None:
+        """Datei › Personen importieren: the import dialog; the list shows the new persons afterwards."""
+        from .import_dialog import ImportDialog
+
+        self._run_import_dialog(ImportDialog)
 
     def show_list_export(self) -> None:
         """Datei › Liste exportieren: persons or cases as far as the role allows (services.list_export)."""
@@ -850,16 +855,7 @@ class MainWindow(QMainWindow):
         """Datei › Import rückgängig machen: the last imports, one of them undone as a whole."""
         from .import_dialog import ImportBatchesDialog
 
-        def start() -> None:
-            chosen: list[str] = []
-            dialog = ImportBatchesDialog(self.ctx, self)
-            dialog.open_person.connect(chosen.append)
-            dialog.exec()
-            self.refresh()
-            if chosen:
-                self.open_person(chosen[-1])
-
-        self.when_ready(start)
+        self._run_import_dialog(ImportBatchesDialog)
 
     def _person_erased(self, _person_id: str) -> None:
         """After „Löschen auf Antrag“: the page shows a person that no longer exists; back to the list."""

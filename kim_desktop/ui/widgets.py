@@ -140,3 +140,27 @@ class CompactListTable(QTableView):
                 self.empty_text,
             )
             painter.end()
+
+
+def run_and_report(work, succeeded, failed, *, what: str) -> None:
+    """Run ``work()`` in a worker thread and report through its signals: ``succeeded(result)``, or
+    ``failed(message)`` with the German message of a ``UserError`` or one line for anything unexpected
+    (details, never personal data, only in the log under ``what``)."""
+    import logging
+
+    from ..errors import UserError
+    from ..i18n import _
+
+    try:
+        result = work()
+    except UserError as exc:
+        failed.emit(exc.message)
+    except Exception as exc:  # noqa: BLE001 - shown as one German line, details only in the log
+        logging.getLogger("kim_desktop").exception("%s failed", what)
+        failed.emit(
+            _("Ein unerwarteter Fehler ist aufgetreten ({kind}); Details stehen im Protokoll.").format(
+                kind=type(exc).__name__
+            )
+        )
+    else:
+        succeeded.emit(result)
