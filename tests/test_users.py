@@ -290,3 +290,17 @@ def test_cli_users_interactive_prompt(ctx, tmp_db_path, capsys, monkeypatch):
     answers = iter([PASSWORD, PASSWORD])
     code, _out, err = call(capsys, "users", "add", "amira", "--db", db, "--name", "A", "--role", "reception")
     assert code == 0, err
+
+
+def test_a_new_account_reports_every_wrong_field_at_once():
+    from kim_desktop.errors import ValidationError
+    from kim_desktop.services.users import validate_account
+
+    with pytest.raises(ValidationError) as caught:
+        validate_account("<b>M</b>", "x" * 10_000, "kurz", [], repeat="anders")
+    assert set(caught.value.field_errors) == {"username", "display_name", "password", "roles"}
+    assert validate_account(" Anna ", " Anna Beispiel ", "lang-genug-123", ["reception"]) == (
+        "anna",
+        "Anna Beispiel",
+        ["reception"],
+    )

@@ -217,6 +217,40 @@ def resolve_team(ctx: ServiceContext, name_or_id: str, *, create: bool = False) 
         return team.id, True
 
 
+MAX_DISPLAY_NAME = 200
+
+
+def validate_account(
+    username: str, display_name: str, password: str, roles: Iterable[str], repeat: str | None = None
+) -> tuple[str, str, list[str]]:
+    """Check every field of a new account at once: one ``ValidationError`` naming all wrong fields (so a form
+    can mark them together). Returns the normalised user name, display name and roles."""
+    errors: dict[str, str] = {}
+    name = normalise_username(username)
+    display = (display_name or "").strip()
+    role_list: list[str] = []
+    for check in (
+        lambda: check_username(username),
+        lambda: check_password(password, name),
+        lambda: role_list.extend(_check_roles(roles)),
+    ):
+        try:
+            check()
+        except ValidationError as exc:
+            errors.update(exc.field_errors)
+    if repeat is not None and password != repeat and "password" not in errors:
+        errors["password"] = _("Die beiden Passwörter stimmen nicht überein.")
+    if not display:
+        errors["display_name"] = _("Der Anzeigename fehlt.")
+    elif len(display) > MAX_DISPLAY_NAME:
+        errors["display_name"] = _("Der Anzeigename darf höchstens {n} Zeichen lang sein.").format(
+            n=MAX_DISPLAY_NAME
+        )
+    if errors:
+        raise ValidationError(errors)
+    return name, display, role_list
+
+
 # --- writes -----------------------------------------------------------------------------------------------
 
 
@@ -230,12 +264,7 @@ def add_user(
     email: str | None = None,
 ) -> UserView:
     require(ctx.actor, "users.manage")
-    name = check_username(username)
-    display = (display_name or "").strip()
-    if not display:
-        raise ValidationError({"display_name": _("Der Anzeigename fehlt.")})
-    check_password(password, name)
-    role_list = _check_roles(roles)
+    name, display, role_list = validate_account(username, display_name, password, roles)
     password_hash = None if server_roles.is_server(ctx.database) else hasher.hash(password)
     with ctx.write() as session:
         taken = session.scalar(

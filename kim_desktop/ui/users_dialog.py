@@ -128,22 +128,26 @@ class AddUserDialog(QDialog):
         self.setMinimumWidth(440)
 
     def save(self) -> None:
-        from ..services import login, users
+        from ..services import users
 
         for error in self.errors.values():
             error.show_message(None)
         self.error.show_message(None)
         roles = [role for role, box in self.role_boxes.items() if box.isChecked()]
         try:
-            login.validate_new_password(self.password.text(), self.repeat.text(), self.username.text())
+            # Every field at once, before a new team is written (a refused account leaves no team behind).
+            users.validate_account(
+                self.username.text(),
+                self.display_name.text(),
+                self.password.text(),
+                roles,
+                self.repeat.text(),
+            )
             team_id = None
             team_text = self.team.currentText().strip()
             if team_text:
                 index = self.team.findText(team_text, Qt.MatchFlag.MatchExactly)
                 team_id = self.team.itemData(index) if index > 0 else None
-            # Check everything before a new team is written, so a refused account leaves no team behind.
-            users.check_username(self.username.text())
-            users._check_roles(roles)
             if team_text and team_id is None:
                 team_id, _created = users.resolve_team(self.ctx, team_text, create=True)
             self.user = users.add_user(
